@@ -1,0 +1,1 @@
+"""doseedge agent runtime: poll → decode → normalise → evaluate → store → publish."""

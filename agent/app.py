@@ -1,0 +1,141 @@
+"""Assembles one agent from a validated config and runs it on an asyncio loop."""
+
+from __future__ import annotations
+
+__all__ = ["Agent"]
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any, TextIO
+
+from agent.clock import Clock, SystemClock
+from agent.config import AgentConfig
+from agent.console import Console
+from agent.forwarder import Forwarder
+from agent.mqtt_link import MqttLink
+from agent.outbox import Outbox
+from agent.payloads import envelope, status_body
+from agent.pipeline import Pipeline
+from agent.poller import DevicePoller
+from drivers.registry import build_driver
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        clock: Clock | None = None,
+        console_out: TextIO | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.outbox = Outbox(config.store.path)
+        station = config.station
+        self.root = f"{config.mqtt.topic_prefix}/{station.site}/{station.station_id}"
+        client_id = config.mqtt.client_id or f"doseedge-{station.site}-{station.station_id}"
+        self.link = MqttLink(config.mqtt, self.root, client_id, self._status_body)
+        self.forwarder = Forwarder(self.outbox, self.link, config.mqtt.max_inflight)
+        self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
+        self.pollers = [
+            DevicePoller(
+                device,
+                build_driver(device, self.clock.monotonic),
+                self.clock,
+                self.pipeline.on_reading,
+                self.pipeline.on_availability,
+            )
+            for device in config.devices
+        ]
+        self.console = (
+            Console(self.pipeline, self.status_text, console_out) if console_out is not None else None
+        )
+        self.stop_event: asyncio.Event | None = None
+        self.last_summary: dict[str, Any] = {}
+
+    def _status_body(self, state: str) -> dict[str, Any]:
+        base = envelope("doseedge.status.v1", self.clock.wall(), self.config.station.site,
+                        self.config.station.station_id)
+        return status_body(base, state, VERSION)
+
+    def status_text(self) -> str:
+        broker = "broker up" if self.link.connected else "BROKER DOWN"
+        return f"{broker}, {self.outbox.depth()} unsent"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "readings": self.pipeline.counters["readings"],
+            "alarms_raised": self.pipeline.counters["alarms_raised"],
+            "alarms_cleared": self.pipeline.counters["alarms_cleared"],
+            "records": self.pipeline.counters["records"],
+            "published": self.forwarder.published,
+            "acknowledged": self.forwarder.acknowledged,
+            "unsent_in_store": self.outbox.depth(),
+            "store": str(self.outbox.path),
+            "device_errors": {p.name: dict(p.counters) for p in self.pollers},
+            "frames_rejected": {p.name: p.driver.counters["frames_rejected"] for p in self.pollers},
+        }
+
+    def request_stop(self) -> None:
+        if self.stop_event is not None:
+            self.stop_event.set()
+
+    async def run(self, duration_s: float | None = None, install_signals: bool = True) -> None:
+        loop = asyncio.get_running_loop()
+        self.stop_event = stop = asyncio.Event()
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        self.link.on_ack = lambda mid: self.forwarder.ack_from_thread(loop, mid)
+        self.link.on_state = lambda up: self.forwarder.state_from_thread(loop, up)
+        self.link.start()
+        tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
+        tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
+        if self.console is not None:
+            tasks.append(asyncio.create_task(self.console.run(stop), name="console"))
+        try:
+            if duration_s is None:
+                await stop.wait()
+            else:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=duration_s)
+                except TimeoutError:
+                    stop.set()
+            await asyncio.gather(*tasks)
+            await self._drain(seconds=2.0)
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.to_thread(self.link.stop)
+            self.last_summary = self.summary()
+            self.outbox.close()
+            if install_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
+    async def _drain(self, seconds: float) -> None:
+        """On a clean stop, give the broker a moment to acknowledge what is in flight."""
+        deadline = loop_time() + seconds
+        while self.link.connected and loop_time() < deadline:
+            self.forwarder.pump()
+            if self.outbox.depth() == 0 and self.forwarder.in_flight == 0:
+                return
+            await asyncio.sleep(0.02)
+        self.forwarder.pump()
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

@@ -1,0 +1,105 @@
+"""Command line: `doseedge run | check-config | demo | simulate`."""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from agent.app import Agent, configure_logging
+from agent.config import AgentConfig, load_config
+from agent.errors import ConfigError
+
+
+def _mqtt(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def _explain(config: AgentConfig) -> str:
+    lines = [f"{config.source}: OK", f"  station {config.station.site}/{config.station.station_id}"]
+    lines.append(f"  mqtt {config.mqtt.host}:{config.mqtt.port} prefix {config.mqtt.topic_prefix!r}")
+    lines.append(f"  store {config.store.path}")
+    for device in config.devices:
+        lines.append(f"  device {device.name}: {device.driver}")
+    if config.fluoroscopy is not None and config.rate_levels is not None:
+        f = config.fluoroscopy
+        lines.append(f"  fluoroscopy: DAP meter {f.dap_meter}, mode {f.mode}, factors {f.geometry().factors()}")
+        for level in config.rate_levels.levels.values():
+            lines.append(f"    level {level.mode}: {level.rate_mgy_min:g} mGy/min — {level.citation}")
+    return "\n".join(lines)
+
+
+def _simulate(name: str) -> int:
+    from limits.dosimetry import Geometry
+    from simulators import SIMULATORS
+    from simulators.procedure import demo_procedure
+
+    if name not in SIMULATORS:
+        print(f"unknown simulator {name!r}; known: {', '.join(sorted(SIMULATORS))}", file=sys.stderr)
+        return 2
+    geometry = Geometry(100.0, 60.0, 65.0, 1.4)
+    simulator = SIMULATORS[name](demo_procedure(geometry, loop=True))
+    path = simulator.start()
+    print(f"{name} simulator on {path} (9600 8N1), looping the demo procedure. Ctrl-C stops it.")
+    print(f"  e.g. python -m serial.tools.miniterm {path} 9600")
+    sys.stdout.flush()
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
+    simulator.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="doseedge", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the agent on a station config")
+    run.add_argument("-c", "--config", required=True, type=Path)
+    run.add_argument("--mqtt", type=_mqtt, help="override the broker address, HOST:PORT")
+    run.add_argument("--duration", type=float, help="stop after S seconds")
+    run.add_argument("--quiet", action="store_true", help="no live status line")
+    check = sub.add_parser("check-config", help="validate a config and explain every problem")
+    check.add_argument("-c", "--config", required=True, type=Path)
+    demo = sub.add_parser("demo", help="simulated C-arm procedure crossing 25 mGy/min")
+    demo.add_argument("-c", "--config", type=Path, default=None)
+    demo.add_argument("--duration", type=float, help="stop after S seconds")
+    demo.add_argument("--mqtt", type=_mqtt, help="broker address, HOST:PORT")
+    simulate = sub.add_parser("simulate", help="start one hardware simulator standalone")
+    simulate.add_argument("name")
+    args = parser.parse_args(argv)
+
+    if args.command == "simulate":
+        # Block the signals so sigwait receives them (the pty thread keeps serving meanwhile).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        return _simulate(args.name)
+    configure_logging(args.verbose)
+    try:
+        if args.command == "check-config":
+            print(_explain(load_config(args.config)))
+            return 0
+        if args.command == "demo":
+            from agent.demo import DEMO_CONFIG, run_demo
+
+            return run_demo(args.config or DEMO_CONFIG, args.duration, args.mqtt)
+        config = load_config(args.config)
+        if args.mqtt:
+            config = config.with_mqtt(*args.mqtt)
+        agent = Agent(config, console_out=None if args.quiet else sys.stdout)
+        asyncio.run(agent.run(duration_s=args.duration))
+        return 0
+    except ConfigError as exc:
+        print(f"configuration error in {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""Station configuration: TOML parsed once into typed, frozen objects.
+
+Every problem is reported with its key and, where found, its line; unknown keys are errors.
+Units are in key names. Cross-field checks live in `_cross_checks`, nowhere else.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentConfig",
+    "FluoroscopyConfig",
+    "MqttConfig",
+    "StationConfig",
+    "StoreConfig",
+    "load_config",
+    "parse_config",
+]
+
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from agent.errors import ConfigError, ConfigProblem
+from agent.tomlschema import LineIndex, build_dataclass
+from drivers.registry import DRIVERS, DriverConfig
+from limits.dose_rate import RatePolicy
+from limits.dosimetry import Geometry
+from limits.levels import RateLevelTable, load_rate_levels
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+
+
+def _id_problem(key: str, value: str) -> list[tuple[str, str]]:
+    if _ID.match(value):
+        return []
+    return [(key, "must be 1–64 letters, digits, '-' or '_' (it becomes an MQTT topic level)")]
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    site: str
+    station_id: str
+    description: str = ""
+
+    def validate(self) -> list[tuple[str, str]]:
+        return _id_problem("site", self.site) + _id_problem("station_id", self.station_id)
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    topic_prefix: str = "doseedge"
+    client_id: str = ""
+    keepalive_s: int = 30
+    max_inflight: int = 100
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        if not 1 <= self.port <= 65535:
+            problems.append(("port", "must be 1–65535"))
+        if not self.topic_prefix or any(c in self.topic_prefix for c in "#+"):
+            problems.append(("topic_prefix", "must be non-empty and contain no '#' or '+'"))
+        if not 5 <= self.keepalive_s <= 3600:
+            problems.append(("keepalive_s", "must be 5–3600"))
+        if not 1 <= self.max_inflight <= 65535:
+            problems.append(("max_inflight", "must be 1–65535"))
+        if not 0 < self.reconnect_min_s <= self.reconnect_max_s:
+            problems.append(("reconnect_min_s", "must be > 0 and ≤ reconnect_max_s"))
+        return problems
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: str = "var/doseedge/outbox.sqlite"
+
+
+@dataclass(frozen=True)
+class FluoroscopyConfig:
+    """Geometry and policy for the entrance dose-rate check (limits/dosimetry.py, limits/dose_rate.py)."""
+
+    dap_meter: str
+    field_area_at_reference_cm2: float
+    source_to_reference_cm: float
+    source_to_entrance_cm: float
+    backscatter_factor: float
+    table_transmission: float = 1.0
+    mode: Literal["normal", "high_level", "acquisition"] = "normal"
+    levels: str = "dz-2015-table4-fluoroscopy"
+    beam_on_kap_rate_gy_cm2_min: float = 0.01
+    window_s: float = 2.0
+    raise_after_s: float = 1.0
+    clear_below_fraction: float = 0.9
+    clear_after_s: float = 2.0
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        if not 1 <= self.field_area_at_reference_cm2 <= 2500:
+            problems.append(("field_area_at_reference_cm2", "must be 1–2500 cm²"))
+        if not 10 <= self.source_to_reference_cm <= 200:
+            problems.append(("source_to_reference_cm", "must be 10–200 cm"))
+        if not 10 <= self.source_to_entrance_cm <= 200:
+            problems.append(("source_to_entrance_cm", "must be 10–200 cm"))
+        if not 1.0 <= self.backscatter_factor <= 2.0:
+            problems.append(("backscatter_factor", "must be 1.0–2.0 (1.29–1.6 is typical)"))
+        if not 0.3 <= self.table_transmission <= 1.0:
+            problems.append(("table_transmission", "must be 0.3–1.0"))
+        if self.beam_on_kap_rate_gy_cm2_min <= 0:
+            problems.append(("beam_on_kap_rate_gy_cm2_min", "must be > 0"))
+        if not 0 < self.window_s <= 60:
+            problems.append(("window_s", "must be > 0 and ≤ 60"))
+        if not 0 <= self.raise_after_s <= 60:
+            problems.append(("raise_after_s", "must be 0–60"))
+        if not 0.5 <= self.clear_below_fraction < 1:
+            problems.append(("clear_below_fraction", "must be ≥ 0.5 and < 1"))
+        if not 0 <= self.clear_after_s <= 600:
+            problems.append(("clear_after_s", "must be 0–600"))
+        return problems
+
+    def geometry(self) -> Geometry:
+        return Geometry(
+            self.field_area_at_reference_cm2,
+            self.source_to_reference_cm,
+            self.source_to_entrance_cm,
+            self.backscatter_factor,
+            self.table_transmission,
+        )
+
+    def policy(self) -> RatePolicy:
+        return RatePolicy(
+            window_s=self.window_s,
+            raise_after_s=self.raise_after_s,
+            clear_below_fraction=self.clear_below_fraction,
+            clear_after_s=self.clear_after_s,
+        )
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    source: str
+    station: StationConfig
+    mqtt: MqttConfig
+    store: StoreConfig
+    devices: tuple[DriverConfig, ...]
+    fluoroscopy: FluoroscopyConfig | None
+    rate_levels: RateLevelTable | None
+
+    def with_mqtt(self, host: str, port: int) -> AgentConfig:
+        return replace(self, mqtt=replace(self.mqtt, host=host, port=port))
+
+    def with_device_port(self, name: str, port: str) -> AgentConfig:
+        devices = tuple(replace(d, port=port) if d.name == name else d for d in self.devices)  # type: ignore[type-var]
+        return replace(self, devices=devices)
+
+
+_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy"}
+
+
+def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
+    if not isinstance(raw, list):
+        problems.append(ConfigProblem("devices", "must be a list of tables ([[devices]])"))
+        return []
+    devices: list[DriverConfig] = []
+    for i, table in enumerate(raw):
+        path = f"devices[{i}]"
+        driver = table.get("driver") if isinstance(table, dict) else None
+        if driver not in DRIVERS:
+            known = ", ".join(sorted(DRIVERS))
+            problems.append(ConfigProblem(f"{path}.driver", f"unknown driver {driver!r} (known: {known})"))
+            continue
+        built = build_dataclass(DRIVERS[driver].config_type, table, path, problems)
+        if built is not None:
+            devices.append(built)
+    return devices
+
+
+def _cross_checks(
+    devices: list[DriverConfig], fluoro: FluoroscopyConfig | None, problems: list[ConfigProblem]
+) -> RateLevelTable | None:
+    names = [d.name for d in devices]
+    for i, device in enumerate(devices):
+        for key, message in _id_problem("name", device.name):
+            problems.append(ConfigProblem(f"devices[{i}].{key}", message))
+        if names.count(device.name) > 1:
+            problems.append(ConfigProblem(f"devices[{i}].name", f"duplicate device name {device.name!r}"))
+    if fluoro is None:
+        return None
+    meters = {d.name for d in devices if DRIVERS[d.driver].role == "dap_meter"}
+    if fluoro.dap_meter not in meters:
+        problems.append(
+            ConfigProblem("fluoroscopy.dap_meter", f"no DAP meter named {fluoro.dap_meter!r} in [[devices]]")
+        )
+    try:
+        return load_rate_levels(fluoro.levels)
+    except FileNotFoundError as exc:
+        problems.append(ConfigProblem("fluoroscopy.levels", str(exc)))
+        return None
+
+
+def parse_config(text: str, source: str = "<config>") -> AgentConfig:
+    """Parse and validate; raise ConfigError listing every problem."""
+    problems: list[ConfigProblem] = []
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            source, [ConfigProblem("(syntax)", str(exc), int(line.group(1)) if line else None)]
+        ) from exc
+    for key in raw:
+        if key not in _TOP:
+            problems.append(ConfigProblem(key, f"unknown table (known: {', '.join(sorted(_TOP))})"))
+    station = None
+    if "station" not in raw:
+        problems.append(ConfigProblem("station", "required table [station] is missing"))
+    else:
+        station = build_dataclass(StationConfig, raw["station"], "station", problems)
+    mqtt = build_dataclass(MqttConfig, raw.get("mqtt", {}), "mqtt", problems)
+    store = build_dataclass(StoreConfig, raw.get("store", {}), "store", problems)
+    devices = _devices(raw.get("devices", []), problems)
+    fluoro = None
+    if "fluoroscopy" in raw:
+        fluoro = build_dataclass(FluoroscopyConfig, raw["fluoroscopy"], "fluoroscopy", problems)
+    levels = _cross_checks(devices, fluoro, problems)
+    if problems:
+        index = LineIndex(text)
+        located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]
+        raise ConfigError(source, located)
+    assert station is not None and mqtt is not None and store is not None
+    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels)
+
+
+def load_config(path: str | Path) -> AgentConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [ConfigProblem("(file)", f"cannot read: {exc}")]) from exc
+    return parse_config(text, str(path))

@@ -1,0 +1,79 @@
+"""The live view a radiographer glances at: dose rate, cumulative KAP, alarm, broker and store state.
+
+On a terminal it redraws one status line in place and prints alarms as lines of their own, in
+colour; elsewhere (logs, CI) it prints a status line every `every_s` seconds and every alarm.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Console"]
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from agent.notices import AlarmNotice
+from agent.pipeline import Pipeline
+
+RED, GREEN, YELLOW, BOLD, RESET = "\033[41;97m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
+
+
+class Console:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        status: Callable[[], str],
+        out: TextIO = sys.stdout,
+        every_s: float = 1.0,
+    ) -> None:
+        self.pipeline = pipeline
+        self.status = status
+        self.out = out
+        self.tty = out.isatty()
+        self.every_s = every_s
+        pipeline.alarm_listeners.append(self.alarm)
+
+    def _paint(self, text: str, colour: str) -> str:
+        return f"{colour}{text}{RESET}" if self.tty else text
+
+    def line(self) -> str:
+        fluoro = self.pipeline.fluoro
+        parts = []
+        if fluoro is not None:
+            level = fluoro.table.for_mode(fluoro.mode)
+            limit = f" / {level.rate_mgy_min:g}" if level else ""
+            beam = self._paint("BEAM ON ", YELLOW) if fluoro.beam_on else "beam off"
+            parts.append(f"{beam}  dose rate {fluoro.esak_rate_mgy_min:6.1f}{limit} mGy/min ({fluoro.mode})")
+            parts.append(f"KAP {fluoro.kap_total_gy_cm2:8.3f} Gy·cm²")
+        active = list(self.pipeline.active_alarms.values())
+        if active:
+            parts.append(self._paint(f" ALARM: {active[-1].alarm_type} ", RED))
+        else:
+            parts.append(self._paint("no alarm", GREEN))
+        parts.append(self.status())
+        return "  |  ".join(parts)
+
+    def alarm(self, notice: AlarmNotice) -> None:
+        if notice.state == "raised":
+            text = self._paint(f"!! ALARM  {notice.message}", RED + BOLD)
+        else:
+            text = self._paint(f"   cleared {notice.message}", GREEN)
+        prefix = "\r\033[K" if self.tty else ""
+        self.out.write(f"{prefix}{text}\n")
+        self.out.flush()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        interval = 0.25 if self.tty else self.every_s
+        while not stop.is_set():
+            if self.tty:
+                self.out.write("\r\033[K" + self.line())
+            else:
+                self.out.write(self.line() + "\n")
+            self.out.flush()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+        if self.tty:
+            self.out.write("\n")

@@ -1,0 +1,58 @@
+"""`doseedge demo`: simulators + agent on config/demo.toml, playing a short C-arm procedure."""
+
+from __future__ import annotations
+
+__all__ = ["broker_answers", "run_demo"]
+
+import asyncio
+import json
+import socket
+import sys
+from pathlib import Path
+
+from agent.app import Agent
+from agent.config import load_config
+from simulators.procedure import demo_procedure
+from simulators.ptw_diamentor import DiamentorSimulator
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+
+
+def broker_answers(host: str, port: int, timeout_s: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def run_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] | None) -> int:
+    config = load_config(config_path)
+    if mqtt is not None:
+        config = config.with_mqtt(*mqtt)
+    assert config.fluoroscopy is not None, "the demo config needs a [fluoroscopy] table"
+    procedure = demo_procedure(config.fluoroscopy.geometry())
+    simulator = DiamentorSimulator(procedure)
+    pty = simulator.start()
+    config = config.with_device_port(config.fluoroscopy.dap_meter, pty)
+    host, port = config.mqtt.host, config.mqtt.port
+    out = sys.stdout
+    out.write(f"doseedge demo — simulated PTW DIAMENTOR on {pty}\n")
+    if broker_answers(host, port):
+        out.write(f"Publishing to the MQTT broker at {host}:{port} under {config.mqtt.topic_prefix}/…\n")
+    else:
+        out.write(
+            f"No MQTT broker answers at {host}:{port}: records are kept in the local store "
+            f"({config.store.path}) and will be sent when a broker answers. (--mqtt HOST:PORT to change)\n"
+        )
+    level = config.rate_levels.for_mode(config.fluoroscopy.mode) if config.rate_levels else None
+    if level is not None:
+        out.write(f"Guidance level: {level.rate_mgy_min:g} mGy/min ({level.citation})\n\n")
+    duration = duration_s if duration_s is not None else procedure.duration_s + 4.0
+    agent = Agent(config, console_out=out)
+    try:
+        asyncio.run(agent.run(duration_s=duration))
+    finally:
+        simulator.stop()
+    out.write("\nSummary: " + json.dumps(agent.last_summary, indent=2, ensure_ascii=False) + "\n")
+    return 0

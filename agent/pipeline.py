@@ -1,0 +1,136 @@
+"""The pipeline: reading → normalise → evaluate → store → publish.
+
+A reading enters in `on_reading` (drivers already normalised it to canonical units), is judged
+by the room's monitor (agent/fluoro.py → limits/), and every resulting message is committed to the
+outbox in one transaction before the forwarder is woken to publish it. Alarms reach the live
+view before the store is touched, so a failing disk never hides an alarm.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Pipeline"]
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from agent.clock import Clock
+from agent.config import AgentConfig
+from agent.errors import StoreError
+from agent.fluoro import FluoroMonitor
+from agent.notices import AlarmNotice, RecordNotice
+from agent.outbox import Outbox, OutMessage, Priority
+from agent.payloads import alarm_body, envelope, reading_body
+from drivers.model import Reading
+
+log = logging.getLogger(__name__)
+MAX_UNSTORED = 10_000
+
+
+class Pipeline:
+    def __init__(
+        self, config: AgentConfig, outbox: Outbox, clock: Clock, wake: Callable[[], None]
+    ) -> None:
+        self.config = config
+        self.outbox = outbox
+        self.clock = clock
+        self.wake = wake
+        self.fluoro: FluoroMonitor | None = None
+        if config.fluoroscopy is not None and config.rate_levels is not None:
+            self.fluoro = FluoroMonitor(config.fluoroscopy, config.rate_levels)
+        self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
+        self.active_alarms: dict[str, AlarmNotice] = {}
+        self.counters: Counter[str] = Counter()
+        self._unstored: list[OutMessage] = []
+        self._lost_alarm_ids: dict[str, str] = {}
+        self.store_ok = True
+
+    def _base(self, schema: str) -> dict[str, Any]:
+        station = self.config.station
+        return envelope(schema, self.clock.wall(), station.site, station.station_id)
+
+    def on_reading(self, reading: Reading) -> None:
+        self.counters["readings"] += 1
+        derived: dict[str, Any] = {}
+        alarms: list[AlarmNotice] = []
+        records: list[RecordNotice] = []
+        if self.fluoro is not None and reading.device == self.fluoro.config.dap_meter:
+            result = self.fluoro.observe(reading, self.clock.monotonic(), self.clock.wall())
+            derived, alarms, records = result.derived, result.alarms, result.records
+        messages = [
+            OutMessage(
+                f"reading/{reading.device}",
+                reading_body(self._base("doseedge.reading.v1"), reading, derived),
+                Priority.READING,
+            )
+        ]
+        messages += [self._alarm_message(a) for a in alarms]
+        messages += [
+            OutMessage(
+                f"record/{r.kind}", {**self._base(f"doseedge.record.{r.kind}.v1"), **r.details},
+                Priority.RECORD,
+            )
+            for r in records
+        ]
+        self.counters["records"] += len(records)
+        self._store(messages)
+
+    def on_availability(self, device: str, available: bool, error: str) -> None:
+        """A device was lost or recovered (agent/poller.py decides when)."""
+        beam_on = self.fluoro.beam_on if self.fluoro is not None else False
+        if not available:
+            alarm_id = str(uuid.uuid4())
+            self._lost_alarm_ids[device] = alarm_id
+            during = " during beam-on" if beam_on else ""
+            notice = AlarmNotice(
+                alarm_id, "device_lost", "raised", "high" if beam_on else "warning",
+                f"Lost contact with {device}{during}: dose is not being monitored", {
+                    "device": device, "error": error, "beam_on_at_loss": beam_on,
+                },
+            )
+        else:
+            alarm_id = self._lost_alarm_ids.pop(device, str(uuid.uuid4()))
+            notice = AlarmNotice(
+                alarm_id, "device_lost", "cleared", "warning",
+                f"{device} is answering again", {"device": device},
+            )
+        self._store([self._alarm_message(notice)])
+
+    def _alarm_message(self, notice: AlarmNotice) -> OutMessage:
+        self.counters[f"alarms_{notice.state}"] += 1
+        if notice.state == "raised":
+            self.active_alarms[notice.alarm_id] = notice
+        else:
+            self.active_alarms.pop(notice.alarm_id, None)
+        for listener in self.alarm_listeners:
+            listener(notice)
+        body = alarm_body(
+            self._base("doseedge.alarm.v1"),
+            alarm_id=notice.alarm_id,
+            alarm_type=notice.alarm_type,
+            state=notice.state,
+            severity=notice.severity,
+            message=notice.message,
+            details=notice.details,
+        )
+        return OutMessage("alarm", body, Priority.ALARM)
+
+    def _store(self, messages: list[OutMessage]) -> None:
+        batch = self._unstored + messages
+        try:
+            self.outbox.append(batch)
+        except StoreError as exc:
+            self.counters["store_errors"] += 1
+            if self.store_ok:
+                log.error("STORE FAILING, keeping messages in memory: %s", exc)
+            self.store_ok = False
+            self._unstored = batch[-MAX_UNSTORED:]
+            self.counters["unstored_dropped"] += max(0, len(batch) - MAX_UNSTORED)
+            return
+        if not self.store_ok:
+            log.warning("store recovered; %d held messages written", len(self._unstored))
+        self.store_ok = True
+        self._unstored = []
+        self.wake()

@@ -1,0 +1,108 @@
+"""Polls one device. The one place driver errors are caught.
+
+On a DriverError it counts the failure by type, marks the device lost after
+`lost_after_failures` consecutive failures and recovered on the next good reading, and logs on those
+transitions only (plus the first failure of a burst), never on every failure.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DevicePoller"]
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from agent.clock import Clock
+from agent.errors import DeviceError, DriverError, FrameError, TransportError
+from drivers.model import Reading
+from drivers.registry import Driver, DriverConfig
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 2.0
+
+
+class DevicePoller:
+    def __init__(
+        self,
+        config: DriverConfig,
+        driver: Driver,
+        clock: Clock,
+        on_reading: Callable[[Reading], None],
+        on_availability: Callable[[str, bool, str], None],
+    ) -> None:
+        self.config = config
+        self.driver = driver
+        self.clock = clock
+        self.on_reading = on_reading
+        self.on_availability = on_availability
+        self.counters: Counter[str] = Counter()
+        self.connected = False
+        self.lost = False
+        self.failures = 0
+        self.last_error = ""
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def step(self) -> Reading | None:
+        """One blocking poll: connect if needed, read, classify errors. Runs in a worker thread."""
+        try:
+            if not self.connected:
+                info = self.driver.connect()
+                self.connected = True
+                log.info("%s connected %s", self.name, info)
+            return self.driver.poll()
+        except DriverError as exc:
+            self._failed(exc)
+            return None
+
+    def _failed(self, exc: DriverError) -> None:
+        kind = {TransportError: "transport", FrameError: "frame", DeviceError: "device"}.get(
+            type(exc), "driver"
+        )
+        self.counters[f"errors_{kind}"] += 1
+        self.failures += 1
+        self.last_error = str(exc)
+        if self.failures == 1 and not self.lost:
+            log.warning("%s: %s", self.name, exc)
+        if isinstance(exc, TransportError):
+            self.connected = False
+            self.driver.close()
+
+    def settle(self, reading: Reading | None) -> None:
+        """Back on the loop thread: update availability and hand the reading on."""
+        if reading is not None:
+            if self.lost:
+                log.warning("%s recovered after %d failures", self.name, self.failures)
+                self.lost = False
+                self.on_availability(self.name, True, "")
+            self.failures = 0
+            self.counters["readings"] += 1
+            self.on_reading(reading)
+        elif not self.lost and self.failures >= self.config.lost_after_failures:
+            self.lost = True
+            log.error("%s LOST: %s", self.name, self.last_error)
+            self.on_availability(self.name, False, self.last_error)
+
+    def delay_s(self) -> float:
+        if self.failures == 0:
+            return self.config.poll_interval_s
+        return min(self.config.poll_interval_s * 2 ** min(self.failures, 6), MAX_BACKOFF_S)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                started = self.clock.monotonic()
+                reading = await asyncio.to_thread(self.step)
+                self.settle(reading)
+                wait = self.delay_s() - (self.clock.monotonic() - started)
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=wait)
+                    except TimeoutError:
+                        pass
+        finally:
+            self.driver.close()

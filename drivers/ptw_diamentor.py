@@ -1,0 +1,282 @@
+"""PTW DIAMENTOR DAP (KAP) meter over RS-232.
+
+Protocol source and confidence: medium-high. PyMeasure's `pymeasure/instruments/ptw/ptwDIAMENTOR.py`
+and its wire-level tests, plus PTW's RS-232 convention of the MULTIDOS/UNIDOS manuals
+(shared/reference/devices.md). 9600 8N1, telegrams end CR LF, strict request/response.
+
+- `PTW` → `CRS x.xx` (firmware id); `U` → `U<n>` DAP unit (1 cGy·cm², 2 Gy·cm², 3 µGy·m², 4 R·cm²);
+- `M` → `M<dap>,<dap_rate>,<minutes>,<seconds>,…` (later fields undocumented, kept raw);
+- errors `E<n>` (E1 syntax … E26 firmware).
+
+The time base of `dap_rate` is not documented publicly: the DIAMENTOR displays DAP rate per
+second, so the driver assumes seconds and makes it configurable (`dap_rate_time_base_s`) **[check]**.
+
+Layout: `PtwDiamentorConfig` (frozen), a pure codec (`encode_command`, `decode_line`,
+`parse_*`, and the device-side `format_*` the simulator uses), and `PtwDiamentor`, which only moves
+bytes over an injected transport.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DAP_UNITS",
+    "DapUnit",
+    "DiamentorSample",
+    "PtwDiamentor",
+    "PtwDiamentorConfig",
+    "decode_line",
+    "encode_command",
+    "format_measurement",
+    "parse_measurement",
+    "parse_reply",
+    "parse_unit",
+]
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agent.errors import DeviceError, FrameError, TransportError
+from drivers.model import Measurement, Reading
+from drivers.transport import ByteTransport
+
+MAX_LINE = 128
+ERRORS = {
+    "E1": "syntax error, unknown command",
+    "E4": "charge overflow",
+    "E5": "maximum input current exceeded",
+    "E6": "chamber voltage out of range",
+    "E7": "parameter is write protected",
+    "E9": "parameter out of range",
+    "E23": "EEPROM read/write error",
+    "E24": "not calibrated electrically",
+    "E25": "input buffer overrun",
+    "E26": "firmware malfunction",
+}
+
+
+@dataclass(frozen=True)
+class PtwDiamentorConfig:
+    name: str
+    driver: str
+    port: str
+    baudrate: int = 9600
+    poll_interval_s: float = 0.5
+    timeout_s: float = 1.0
+    lost_after_failures: int = 2
+    dap_rate_time_base_s: float = 1.0
+    roentgen_to_gy: float = 0.00876
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        if self.baudrate not in (9600, 19200, 38400, 57600, 115200):
+            problems.append(("baudrate", "must be one of 9600, 19200, 38400, 57600, 115200"))
+        if not 0.05 <= self.poll_interval_s <= 60:
+            problems.append(("poll_interval_s", "must be between 0.05 and 60"))
+        if not 0.05 <= self.timeout_s <= 10:
+            problems.append(("timeout_s", "must be between 0.05 and 10"))
+        if self.lost_after_failures < 1:
+            problems.append(("lost_after_failures", "must be at least 1"))
+        if self.dap_rate_time_base_s not in (1.0, 60.0, 3600.0):
+            problems.append(("dap_rate_time_base_s", "must be 1 (per s), 60 (per min) or 3600 (per h)"))
+        return problems
+
+
+@dataclass(frozen=True)
+class DapUnit:
+    code: int
+    label: str
+    to_gy_cm2: float
+
+
+DAP_UNITS = {
+    1: DapUnit(1, "cGy·cm²", 0.01),
+    2: DapUnit(2, "Gy·cm²", 1.0),
+    3: DapUnit(3, "µGy·m²", 0.01),
+    4: DapUnit(4, "R·cm²", 0.00876),
+}
+
+
+@dataclass(frozen=True)
+class DiamentorSample:
+    """One `M` reply, raw, in the meter's own unit."""
+
+    dap: float
+    dap_rate: float
+    irradiation_time_s: int
+    extra: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- codec (pure, no I/O)
+
+
+def encode_command(command: str) -> bytes:
+    """A telegram: ASCII text terminated by CR LF. Used both ways (host and simulator)."""
+    return command.encode("ascii") + b"\r\n"
+
+
+def decode_line(buffer: bytes) -> tuple[int, str | None]:
+    """Find one CR LF telegram at the start of `buffer`.
+
+    Returns (consumed, text); (0, None) means "need more bytes"; (n, None) an empty line to skip.
+    Raises FrameError(consumed=…) for a telegram that is not printable ASCII or is too long.
+    """
+    end = buffer.find(b"\n")
+    if end < 0:
+        if len(buffer) > MAX_LINE:
+            raise FrameError(f"no line end within {MAX_LINE} bytes", consumed=len(buffer))
+        return 0, None
+    raw = buffer[:end].rstrip(b"\r")
+    consumed = end + 1
+    if len(raw) > MAX_LINE:
+        raise FrameError(f"line longer than {MAX_LINE} bytes", consumed=consumed)
+    if any(b < 0x20 or b > 0x7E for b in raw):
+        raise FrameError(f"non-printable bytes in line {raw[:40]!r}", consumed=consumed)
+    text = raw.decode("ascii").strip()
+    return consumed, (text or None)
+
+
+_ERROR_RE = re.compile(r"^E\d{1,2}$")
+
+
+def parse_reply(text: str, expect_prefix: str) -> str:
+    """Raise DeviceError for an `E<n>` reply; FrameError if the reply is not the one expected."""
+    if _ERROR_RE.match(text):
+        raise DeviceError(f"DIAMENTOR {text}: {ERRORS.get(text, 'unknown error')}", code=text)
+    if not text.startswith(expect_prefix):
+        raise FrameError(f"unexpected reply {text[:40]!r}, wanted {expect_prefix!r}…", consumed=0)
+    return text
+
+
+def parse_unit(text: str) -> DapUnit:
+    match = re.fullmatch(r"U(\d)", text)
+    if not match or int(match.group(1)) not in DAP_UNITS:
+        raise FrameError(f"bad unit reply {text[:40]!r}")
+    return DAP_UNITS[int(match.group(1))]
+
+
+_NUMBER = r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"
+_M_RE = re.compile(rf"^M({_NUMBER}),({_NUMBER}),(\d+),(\d+)((?:,[^,]*)*)$")
+
+
+def parse_measurement(text: str) -> DiamentorSample:
+    match = _M_RE.match(text)
+    if not match:
+        raise FrameError(f"bad measurement reply {text[:60]!r}")
+    minutes, seconds = int(match.group(3)), int(match.group(4))
+    if seconds >= 60:
+        raise FrameError(f"seconds field {seconds} ≥ 60 in {text[:60]!r}")
+    extra = tuple(match.group(5).split(",")[1:]) if match.group(5) else ()
+    return DiamentorSample(
+        dap=float(match.group(1)),
+        dap_rate=float(match.group(2)),
+        irradiation_time_s=minutes * 60 + seconds,
+        extra=extra,
+    )
+
+
+def format_measurement(dap: float, dap_rate: float, irradiation_time_s: int) -> str:
+    """Device side of `M`, as the simulator sends it."""
+    minutes, seconds = divmod(int(irradiation_time_s), 60)
+    return f"M{dap:.2f},{dap_rate:.2f},{minutes},{seconds}"
+
+
+def to_measurements(
+    sample: DiamentorSample, unit: DapUnit, config: PtwDiamentorConfig
+) -> tuple[Measurement, ...]:
+    """Canonical units: KAP Gy·cm², KAP rate Gy·cm²/min, irradiation time s."""
+    factor = config.roentgen_to_gy if unit.code == 4 else unit.to_gy_cm2
+    per_min = 60.0 / config.dap_rate_time_base_s
+    rate_unit = {1.0: "/s", 60.0: "/min", 3600.0: "/h"}[config.dap_rate_time_base_s]
+    return (
+        Measurement("kap", sample.dap * factor, "Gy·cm²", sample.dap, unit.label),
+        Measurement(
+            "kap_rate",
+            sample.dap_rate * factor * per_min,
+            "Gy·cm²/min",
+            sample.dap_rate,
+            unit.label + rate_unit,
+        ),
+        Measurement(
+            "irradiation_time",
+            float(sample.irradiation_time_s),
+            "s",
+            float(sample.irradiation_time_s),
+            "s",
+        ),
+    )
+
+
+# ---------------------------------------------------------------- driver (moves bytes only)
+
+
+class PtwDiamentor:
+    """Request/response over an injected transport; framing and parsing by the codec above."""
+
+    quantities = ("kap", "kap_rate", "irradiation_time")
+
+    def __init__(
+        self,
+        config: PtwDiamentorConfig,
+        transport: ByteTransport,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._transport = transport
+        self._monotonic = monotonic
+        self._unit: DapUnit | None = None
+        self.info: dict[str, str] = {}
+        self.counters: Counter[str] = Counter()
+
+    def connect(self) -> dict[str, str]:
+        self._transport.open()
+        firmware = self._transact("PTW", "CRS")
+        unit = parse_unit(self._transact("U", "U"))
+        self._unit = unit
+        self.info = {"firmware": firmware, "dap_unit": unit.label}
+        return self.info
+
+    def poll(self) -> Reading:
+        if self._unit is None:
+            raise TransportError(f"{self.config.name}: not connected")
+        sample = parse_measurement(self._transact("M", "M"))
+        return Reading(
+            device=self.config.name,
+            measurements=to_measurements(sample, self._unit, self.config),
+            device_info=self.info,
+        )
+
+    def close(self) -> None:
+        self._unit = None
+        self._transport.close()
+
+    def _transact(self, command: str, expect_prefix: str) -> str:
+        """Send one command and return its reply; garbage and stray lines are counted and skipped."""
+        self._transport.discard_input()
+        self._transport.write(encode_command(command))
+        deadline = self._monotonic() + self.config.timeout_s
+        buffer = b""
+        rejected: FrameError | None = None
+        while True:
+            while buffer:
+                try:
+                    consumed, text = decode_line(buffer)
+                    if consumed == 0:
+                        break
+                    buffer = buffer[consumed:]
+                    if text is not None:
+                        return parse_reply(text, expect_prefix)
+                except FrameError as exc:
+                    self.counters["frames_rejected"] += 1
+                    rejected = exc
+                    buffer = buffer[exc.consumed :]
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                if rejected is not None:
+                    raise FrameError(f"{self.config.name}: no valid reply to {command!r}: {rejected}")
+                raise TransportError(
+                    f"{self.config.name}: silent, no reply to {command!r} within {self.config.timeout_s} s"
+                )
+            buffer += self._transport.read(remaining)

@@ -1,0 +1,88 @@
+"""Thin byte transports. They only move bytes; framing lives in each driver's codec.
+
+`SerialTransport` wraps pyserial (also `socket://`, `loop://` and `rfc2217://` URLs). Every
+pyserial or OS error becomes a TransportError here, so nothing above sees pyserial types.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ByteTransport", "SerialTransport"]
+
+from typing import Any, Protocol
+
+import serial
+
+from agent.errors import TransportError
+
+
+class ByteTransport(Protocol):
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def read(self, max_wait_s: float) -> bytes:
+        """Return what arrived within `max_wait_s` (possibly b""); raise TransportError if gone."""
+        ...
+
+    def discard_input(self) -> None: ...
+
+
+class SerialTransport:
+    """A serial port opened by path or pyserial URL, 8N1, no flow control."""
+
+    def __init__(self, port: str, baudrate: int) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self._serial: Any = None
+
+    def open(self) -> None:
+        self.close()
+        try:
+            self._serial = serial.serial_for_url(
+                self.port, baudrate=self.baudrate, timeout=0.1, write_timeout=1.0
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise TransportError(f"cannot open {self.port}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._serial is not None:
+            try:
+                self._serial.close()
+            except (serial.SerialException, OSError):
+                pass
+            self._serial = None
+
+    def _port(self) -> Any:
+        if self._serial is None:
+            raise TransportError(f"{self.port} is not open")
+        return self._serial
+
+    def write(self, data: bytes) -> None:
+        port = self._port()
+        try:
+            port.write(data)
+            port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise TransportError(f"write to {self.port} failed: {exc}") from exc
+
+    def read(self, max_wait_s: float) -> bytes:
+        port = self._port()
+        try:
+            port.timeout = max(0.0, max_wait_s)
+            first = port.read(1)
+            if not first:
+                return b""
+            waiting = port.in_waiting
+            rest = port.read(waiting) if waiting else b""
+            return bytes(first + rest)
+        except (serial.SerialException, OSError) as exc:
+            raise TransportError(f"read from {self.port} failed: {exc}") from exc
+
+    def discard_input(self) -> None:
+        port = self._port()
+        try:
+            port.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            raise TransportError(f"{self.port}: {exc}") from exc

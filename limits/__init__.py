@@ -1,0 +1,1 @@
+"""Guidance and trigger levels as cited data (limits/data/*.toml) plus pure evaluators."""
