@@ -11,11 +11,12 @@ import sys
 from typing import Any, TextIO
 
 from agent.clock import Clock, SystemClock
+from agent.commands import CommandRouter
 from agent.config import AgentConfig
 from agent.console import Console
 from agent.forwarder import Forwarder
 from agent.mqtt_link import MqttLink
-from agent.outbox import Outbox
+from agent.outbox import Outbox, OutMessage, Priority
 from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline
 from agent.poller import DevicePoller
@@ -41,6 +42,7 @@ class Agent:
         self.link = MqttLink(config.mqtt, self.root, client_id, self._status_body)
         self.forwarder = Forwarder(self.outbox, self.link, config.mqtt.max_inflight)
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
+        self.commands = CommandRouter()
         self.pollers = [
             DevicePoller(
                 device,
@@ -58,8 +60,12 @@ class Agent:
         self.last_summary: dict[str, Any] = {}
 
     def _status_body(self, state: str) -> dict[str, Any]:
-        base = envelope("doseedge.status.v1", self.clock.wall(), self.config.station.site,
-                        self.config.station.station_id)
+        base = envelope(
+            "doseedge.status.v1",
+            self.clock.wall(),
+            self.config.station.site,
+            self.config.station.station_id,
+        )
         return status_body(base, state, VERSION)
 
     def status_text(self) -> str:
@@ -80,6 +86,17 @@ class Agent:
             "frames_rejected": {p.name: p.driver.counters["frames_rejected"] for p in self.pollers},
         }
 
+    def run_command(self, name: str, payload: bytes) -> None:
+        """On the loop thread: run a command and queue its result like any other message."""
+        result = self.commands.dispatch(name, payload)
+        base = envelope(
+            "doseedge.cmd_result.v1",
+            self.clock.wall(),
+            self.config.station.site,
+            self.config.station.station_id,
+        )
+        self.pipeline.store([OutMessage(f"cmd_result/{name}", {**base, **result}, Priority.RECORD)])
+
     def request_stop(self) -> None:
         if self.stop_event is not None:
             self.stop_event.set()
@@ -92,6 +109,11 @@ class Agent:
                 loop.add_signal_handler(sig, stop.set)
         self.link.on_ack = lambda mid: self.forwarder.ack_from_thread(loop, mid)
         self.link.on_state = lambda up: self.forwarder.state_from_thread(loop, up)
+
+        def on_command(name: str, payload: bytes) -> None:
+            loop.call_soon_threadsafe(self.run_command, name, payload)
+
+        self.link.on_command = on_command
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))

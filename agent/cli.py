@@ -30,7 +30,9 @@ def _explain(config: AgentConfig) -> str:
         lines.append(f"  device {device.name}: {device.driver}")
     if config.fluoroscopy is not None and config.rate_levels is not None:
         f = config.fluoroscopy
-        lines.append(f"  fluoroscopy: DAP meter {f.dap_meter}, mode {f.mode}, factors {f.geometry().factors()}")
+        lines.append(
+            f"  fluoroscopy: DAP meter {f.dap_meter}, mode {f.mode}, factors {f.geometry().factors()}"
+        )
         for level in config.rate_levels.levels.values():
             lines.append(f"    level {level.mode}: {level.rate_mgy_min:g} mGy/min — {level.citation}")
     return "\n".join(lines)

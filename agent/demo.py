@@ -30,11 +30,12 @@ def run_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] 
     config = load_config(config_path)
     if mqtt is not None:
         config = config.with_mqtt(*mqtt)
-    assert config.fluoroscopy is not None, "the demo config needs a [fluoroscopy] table"
-    procedure = demo_procedure(config.fluoroscopy.geometry())
+    fluoro = config.fluoroscopy
+    assert fluoro is not None, "the demo config needs a [fluoroscopy] table"
+    procedure = demo_procedure(fluoro.geometry())
     simulator = DiamentorSimulator(procedure)
     pty = simulator.start()
-    config = config.with_device_port(config.fluoroscopy.dap_meter, pty)
+    config = config.with_device_port(fluoro.dap_meter, pty)
     host, port = config.mqtt.host, config.mqtt.port
     out = sys.stdout
     out.write(f"doseedge demo — simulated PTW DIAMENTOR on {pty}\n")
@@ -45,7 +46,7 @@ def run_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] 
             f"No MQTT broker answers at {host}:{port}: records are kept in the local store "
             f"({config.store.path}) and will be sent when a broker answers. (--mqtt HOST:PORT to change)\n"
         )
-    level = config.rate_levels.for_mode(config.fluoroscopy.mode) if config.rate_levels else None
+    level = config.rate_levels.for_mode(fluoro.mode) if config.rate_levels else None
     if level is not None:
         out.write(f"Guidance level: {level.rate_mgy_min:g} mGy/min ({level.citation})\n\n")
     duration = duration_s if duration_s is not None else procedure.duration_s + 4.0

@@ -8,6 +8,7 @@ problems are ConfigError and stop start-up before anything runs.
 from __future__ import annotations
 
 __all__ = [
+    "CommandError",
     "ConfigError",
     "ConfigProblem",
     "DeviceError",
@@ -47,6 +48,10 @@ class DeviceError(DriverError):
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class CommandError(DoseEdgeError):
+    """A command received on `…/cmd/<name>` is malformed or cannot be carried out."""
 
 
 class StoreError(DoseEdgeError):

@@ -122,7 +122,10 @@ class FluoroMonitor:
                         "mode": self.mode,
                         "kap": {"value": round(current.kap_gy_cm2, 6), "unit": "Gy·cm²"},
                         "irradiation_time": {"value": current.time_s, "unit": "s"},
-                        "peak_esak_rate": {"value": round(current.peak_esak_mgy_min, 4), "unit": "mGy/min"},
+                        "peak_esak_rate": {
+                            "value": round(current.peak_esak_mgy_min, 4),
+                            "unit": "mGy/min",
+                        },
                         "rate_alarms": current.rate_alarms,
                         "factors": self.factors,
                         "levels_source": self.table.source_id,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.config import MqttConfig
 
@@ -37,12 +38,13 @@ class MqttLink:
         self._connected = threading.Event()
         self.on_ack: Callable[[int], None] = lambda mid: None
         self.on_state: Callable[[bool], None] = lambda up: None
+        self.on_command: Callable[[str, bytes], None] = lambda name, payload: None
         self.reconnects = 0
         self.last_error = ""
         self._ever_connected = False
         self._stopping = False
         self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv311,
             clean_session=True,
@@ -54,6 +56,7 @@ class MqttLink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
 
     @property
     def _status_topic(self) -> str:
@@ -97,16 +100,22 @@ class MqttLink:
         try:
             if reason.is_failure:
                 self.last_error = f"connection refused: {reason}"
-                log.warning("broker %s:%s refused the connection: %s", self.config.host, self.config.port, reason)
+                log.warning(
+                    "broker %s:%s refused the connection: %s",
+                    self.config.host,
+                    self.config.port,
+                    reason,
+                )
                 return
             if self._ever_connected:
                 self.reconnects += 1
             self._ever_connected = True
             client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
+            client.subscribe(f"{self.root}/cmd/#", qos=1)
             self._connected.set()
             log.info("connected to broker %s:%s", self.config.host, self.config.port)
             self.on_state(True)
-        except Exception:  # noqa: BLE001 - a raising callback would kill paho's thread
+        except Exception:
             log.exception("error in on_connect")
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -117,7 +126,7 @@ class MqttLink:
                 self.last_error = f"disconnected: {reason}"
                 log.warning("lost broker %s:%s (%s); retrying", self.config.host, self.config.port, reason)
             self.on_state(False)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("error in on_disconnect")
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
@@ -126,5 +135,13 @@ class MqttLink:
                 log.error("broker rejected message %s: %s", mid, reason)
                 return
             self.on_ack(mid)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("error in on_publish")
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            prefix = f"{self.root}/cmd/"
+            if message.topic.startswith(prefix):
+                self.on_command(message.topic[len(prefix) :], bytes(message.payload))
+        except Exception:
+            log.exception("error in on_message")

@@ -7,7 +7,7 @@ time, inside the same transaction, so a consumer can drop duplicates and see gap
 
 from __future__ import annotations
 
-__all__ = ["Outbox", "OutMessage", "Priority", "StoredMessage"]
+__all__ = ["OutMessage", "Outbox", "Priority", "StoredMessage"]
 
 import json
 import sqlite3
@@ -94,8 +94,13 @@ class Outbox:
                 assert cursor.lastrowid is not None
                 stored.append(
                     StoredMessage(
-                        cursor.lastrowid, seq, record_id, message.priority, message.topic,
-                        message.qos, payload,
+                        cursor.lastrowid,
+                        seq,
+                        record_id,
+                        message.priority,
+                        message.topic,
+                        message.qos,
+                        payload,
                     )
                 )
                 seq += 1

@@ -30,9 +30,7 @@ MAX_UNSTORED = 10_000
 
 
 class Pipeline:
-    def __init__(
-        self, config: AgentConfig, outbox: Outbox, clock: Clock, wake: Callable[[], None]
-    ) -> None:
+    def __init__(self, config: AgentConfig, outbox: Outbox, clock: Clock, wake: Callable[[], None]) -> None:
         self.config = config
         self.outbox = outbox
         self.clock = clock
@@ -69,13 +67,14 @@ class Pipeline:
         messages += [self._alarm_message(a) for a in alarms]
         messages += [
             OutMessage(
-                f"record/{r.kind}", {**self._base(f"doseedge.record.{r.kind}.v1"), **r.details},
+                f"record/{r.kind}",
+                {**self._base(f"doseedge.record.{r.kind}.v1"), **r.details},
                 Priority.RECORD,
             )
             for r in records
         ]
         self.counters["records"] += len(records)
-        self._store(messages)
+        self.store(messages)
 
     def on_availability(self, device: str, available: bool, error: str) -> None:
         """A device was lost or recovered (agent/poller.py decides when)."""
@@ -85,18 +84,28 @@ class Pipeline:
             self._lost_alarm_ids[device] = alarm_id
             during = " during beam-on" if beam_on else ""
             notice = AlarmNotice(
-                alarm_id, "device_lost", "raised", "high" if beam_on else "warning",
-                f"Lost contact with {device}{during}: dose is not being monitored", {
-                    "device": device, "error": error, "beam_on_at_loss": beam_on,
+                alarm_id,
+                "device_lost",
+                "raised",
+                "high" if beam_on else "warning",
+                f"Lost contact with {device}{during}: dose is not being monitored",
+                {
+                    "device": device,
+                    "error": error,
+                    "beam_on_at_loss": beam_on,
                 },
             )
         else:
             alarm_id = self._lost_alarm_ids.pop(device, str(uuid.uuid4()))
             notice = AlarmNotice(
-                alarm_id, "device_lost", "cleared", "warning",
-                f"{device} is answering again", {"device": device},
+                alarm_id,
+                "device_lost",
+                "cleared",
+                "warning",
+                f"{device} is answering again",
+                {"device": device},
             )
-        self._store([self._alarm_message(notice)])
+        self.store([self._alarm_message(notice)])
 
     def _alarm_message(self, notice: AlarmNotice) -> OutMessage:
         self.counters[f"alarms_{notice.state}"] += 1
@@ -117,7 +126,7 @@ class Pipeline:
         )
         return OutMessage("alarm", body, Priority.ALARM)
 
-    def _store(self, messages: list[OutMessage]) -> None:
+    def store(self, messages: list[OutMessage]) -> None:
         batch = self._unstored + messages
         try:
             self.outbox.append(batch)

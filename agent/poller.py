@@ -90,7 +90,8 @@ class DevicePoller:
     def delay_s(self) -> float:
         if self.failures == 0:
             return self.config.poll_interval_s
-        return min(self.config.poll_interval_s * 2 ** min(self.failures, 6), MAX_BACKOFF_S)
+        backoff = self.config.poll_interval_s * 2.0 ** min(self.failures, 6)
+        return min(backoff, MAX_BACKOFF_S)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:

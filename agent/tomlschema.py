@@ -89,7 +89,7 @@ def _check_value(value: Any, tp: Any, path: str, problems: list[ConfigProblem]) 
         if not isinstance(value, tp):
             problems.append(ConfigProblem(path, f"must be a {_type_name(tp)}, got {value!r}"))
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             problems.append(ConfigProblem(path, "must be a table"))
             return None
@@ -97,9 +97,7 @@ def _check_value(value: Any, tp: Any, path: str, problems: list[ConfigProblem]) 
     raise TypeError(f"unsupported config type {tp!r} at {path}")
 
 
-def build_dataclass(
-    cls: type[Any], table: dict[str, Any], path: str, problems: list[ConfigProblem]
-) -> Any:
+def build_dataclass(cls: type[Any], table: dict[str, Any], path: str, problems: list[ConfigProblem]) -> Any:
     """Build `cls` from `table`; append problems instead of raising. Returns None if unusable."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}

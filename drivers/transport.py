@@ -8,11 +8,15 @@ from __future__ import annotations
 
 __all__ = ["ByteTransport", "SerialTransport"]
 
+import termios
 from typing import Any, Protocol
 
 import serial
 
 from agent.errors import TransportError
+
+# A vanished pty or USB adapter surfaces as any of these; termios.error is not an OSError.
+_PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
 class ByteTransport(Protocol):
@@ -43,14 +47,14 @@ class SerialTransport:
             self._serial = serial.serial_for_url(
                 self.port, baudrate=self.baudrate, timeout=0.1, write_timeout=1.0
             )
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (*_PORT_ERRORS, ValueError) as exc:
             raise TransportError(f"cannot open {self.port}: {exc}") from exc
 
     def close(self) -> None:
         if self._serial is not None:
             try:
                 self._serial.close()
-            except (serial.SerialException, OSError):
+            except _PORT_ERRORS:
                 pass
             self._serial = None
 
@@ -64,7 +68,7 @@ class SerialTransport:
         try:
             port.write(data)
             port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise TransportError(f"write to {self.port} failed: {exc}") from exc
 
     def read(self, max_wait_s: float) -> bytes:
@@ -77,12 +81,12 @@ class SerialTransport:
             waiting = port.in_waiting
             rest = port.read(waiting) if waiting else b""
             return bytes(first + rest)
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise TransportError(f"read from {self.port} failed: {exc}") from exc
 
     def discard_input(self) -> None:
         port = self._port()
         try:
             port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise TransportError(f"{self.port}: {exc}") from exc

@@ -101,8 +101,8 @@ def evaluate(
 ) -> tuple[RateState, list[RateEvent]]:
     level = table.for_mode(sample.mode)
     if level is None:
-        cleared, events = _clear(RateState(active=state.active), sample.t_s, "mode_not_judged")
-        return replace(cleared, window=()), events
+        idle, events = _clear(RateState(active=state.active), sample.t_s, "mode_not_judged")
+        return replace(idle, window=()), events
 
     if state.active is not None and state.active.level.mode != level.mode:
         state, events = _clear(state, sample.t_s, "mode_changed")
@@ -127,8 +127,8 @@ def evaluate(
         below = state.below_since_s if state.below_since_s is not None else sample.t_s
         state = replace(state, above_since_s=None, below_since_s=below)
         if state.active is not None and sample.t_s - below >= policy.clear_after_s:
-            state, cleared = _clear(state, sample.t_s, "below_level")
-            events.extend(cleared)
+            state, cleared_events = _clear(state, sample.t_s, "below_level")
+            events.extend(cleared_events)
     else:
         state = replace(state, above_since_s=None, below_since_s=None)
 

@@ -30,6 +30,4 @@ def esak_rate_mgy_min(kap_rate_gy_cm2_min: float, geometry: Geometry) -> float:
     """Entrance-surface air-kerma rate (mGy/min, with backscatter) from a KAP rate (Gy·cm²/min)."""
     k_ref_mgy_min = kap_rate_gy_cm2_min / geometry.field_area_at_reference_cm2 * 1000.0
     inverse_square = (geometry.source_to_reference_cm / geometry.source_to_entrance_cm) ** 2
-    return (
-        k_ref_mgy_min * inverse_square * geometry.backscatter_factor * geometry.table_transmission
-    )
+    return k_ref_mgy_min * inverse_square * geometry.backscatter_factor * geometry.table_transmission

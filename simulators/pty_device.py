@@ -10,10 +10,10 @@ from __future__ import annotations
 __all__ = ["PtyDevice"]
 
 import os
-from collections import deque
 import select
 import threading
 import tty
+from collections import deque
 from collections.abc import Callable
 
 

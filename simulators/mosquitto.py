@@ -1,0 +1,104 @@
+"""A private Mosquitto broker on a free loopback port, for tests, benchmarks and commissioning.
+
+Started from the `mosquitto` binary (Debian package `mosquitto`); `scripts/ensure-mosquitto.sh`
+installs it. Persistence is on (in the broker's own temp dir) so a restart keeps persistent
+subscriber sessions, and the per-client queue is large so that a test subscriber is never the
+one dropping messages (Mosquitto's default drops QoS 1 beyond 1000 queued per client).
+"""
+
+from __future__ import annotations
+
+__all__ = ["MosquittoBroker", "MosquittoMissing", "find_mosquitto", "free_port"]
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+class MosquittoMissing(RuntimeError):
+    pass
+
+
+def find_mosquitto() -> str:
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+    if found is None:
+        raise MosquittoMissing(
+            "the Mosquitto broker binary is not installed: run `bash scripts/ensure-mosquitto.sh` "
+            "(as root it installs Debian's package) or `sudo apt-get install mosquitto`"
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MosquittoBroker:
+    def __init__(self, port: int | None = None) -> None:
+        self.binary = find_mosquitto()
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self._dir = Path(tempfile.mkdtemp(prefix="doseedge-mosquitto-"))
+        self._process: subprocess.Popen[bytes] | None = None
+        conf = self._dir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {self._dir}/\n"
+            "max_queued_messages 1000000\n"
+            "max_inflight_messages 0\n"
+            f"log_dest file {self._dir}/mosquitto.log\n"
+        )
+        self.conf = conf
+
+    def start(self, timeout_s: float = 5.0) -> None:
+        self._process = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                err = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise RuntimeError(f"mosquitto exited at start: {err}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"mosquitto did not listen on {self.host}:{self.port}")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def restart(self, down_s: float = 0.0) -> None:
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> MosquittoBroker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

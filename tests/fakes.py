@@ -1,0 +1,123 @@
+"""Shared fakes: a clock tests advance, a scripted byte transport, a recording MQTT subscriber."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from agent.errors import TransportError
+
+
+class FakeClock:
+    def __init__(self, start_mono: float = 1000.0) -> None:
+        self.mono = start_mono
+        self.wall_time = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def wall(self) -> datetime:
+        return self.wall_time
+
+    def advance(self, seconds: float) -> None:
+        self.mono += seconds
+        self.wall_time += timedelta(seconds=seconds)
+
+
+class FakeTransport:
+    """Answers each write with the next scripted reply (bytes), or stays silent for None.
+
+    Reading advances the injected clock by the wait it was given when nothing is queued, so a
+    driver's timeout expires in fake time without sleeping.
+    """
+
+    def __init__(self, clock: FakeClock, replies: dict[bytes, list[bytes | None]] | None = None) -> None:
+        self.clock = clock
+        self.replies = replies or {}
+        self.pending = b""
+        self.writes: list[bytes] = []
+        self.opened = 0
+        self.is_open = False
+        self.unplugged = False
+
+    def open(self) -> None:
+        if self.unplugged:
+            raise TransportError("cannot open: no such device")
+        self.opened += 1
+        self.is_open = True
+
+    def close(self) -> None:
+        self.is_open = False
+
+    def write(self, data: bytes) -> None:
+        if self.unplugged:
+            raise TransportError("write failed: device disconnected")
+        self.writes.append(data)
+        queue = self.replies.get(data.strip())
+        if queue:
+            reply = queue.pop(0) if len(queue) > 1 else queue[0]
+            if reply is not None:
+                self.pending += reply
+
+    def read(self, max_wait_s: float) -> bytes:
+        if self.unplugged:
+            raise TransportError("read failed: device disconnected")
+        if not self.pending:
+            self.clock.advance(max_wait_s)
+            return b""
+        data, self.pending = self.pending, b""
+        return data
+
+    def discard_input(self) -> None:
+        self.pending = b""
+
+
+class Subscriber:
+    """A real paho client on the test broker that records every message it receives.
+
+    Persistent session (clean_session False, QoS 1) so a broker restart loses nothing for it.
+    """
+
+    def __init__(self, host: str, port: int, topic: str, client_id: str = "test-subscriber") -> None:
+        self.messages: deque[tuple[float, str, dict[str, Any], bool]] = deque()
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.connect(host, port, keepalive=10)
+        self.client.loop_start()
+        if not self._subscribed.wait(5):
+            raise RuntimeError("subscriber could not subscribe")
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            body = {"_raw": message.payload.decode(errors="replace")}
+        with self._lock:
+            self.messages.append((time.monotonic(), message.topic, body, bool(message.retain)))
+
+    def bodies(self, suffix: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [b for _, t, b, _ in self.messages if t.endswith(suffix)]
+
+    def wait_for(self, predicate: Any, timeout_s: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return True
+            time.sleep(0.02)
+        return predicate(self)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
