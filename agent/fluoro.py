@@ -6,16 +6,16 @@ Holds the state of the pure evaluator (limits/dose_rate.py) and of the current i
 
 from __future__ import annotations
 
-__all__ = ["FluoroMonitor", "FluoroResult"]
+__all__ = ["FluoroMonitor"]
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from agent.clock import iso_utc
 from agent.config import FluoroscopyConfig
-from agent.notices import AlarmNotice, RecordNotice
+from agent.notices import AlarmNotice, Evaluation, RecordNotice
 from drivers.model import Reading
 from limits.dose_rate import RateCleared, RateExceeded, RateSample, RateState, evaluate
 from limits.dosimetry import esak_rate_mgy_min
@@ -31,13 +31,6 @@ class _Irradiation:
     time_s: float = 0.0
     peak_esak_mgy_min: float = 0.0
     rate_alarms: int = 0
-
-
-@dataclass
-class FluoroResult:
-    derived: dict[str, Any]
-    alarms: list[AlarmNotice] = field(default_factory=list)
-    records: list[RecordNotice] = field(default_factory=list)
 
 
 class FluoroMonitor:
@@ -60,17 +53,20 @@ class FluoroMonitor:
     def mode(self) -> str:
         return self.config.mode
 
-    def observe(self, reading: Reading, t_mono: float, wall: datetime) -> FluoroResult:
+    def concerns(self, reading: Reading) -> bool:
+        return reading.device == self.config.dap_meter
+
+    def observe(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
         kap_m, rate_m, time_m = (reading.get(q) for q in ("kap", "kap_rate", "irradiation_time"))
         if kap_m is None or rate_m is None:
-            return FluoroResult({})
+            return Evaluation({})
         kap_delta = self._delta(kap_m.value, "_last_kap")
         time_delta = self._delta(time_m.value, "_last_time") if time_m else 0.0
         self.kap_total_gy_cm2 = kap_m.value
         esak = esak_rate_mgy_min(max(rate_m.value, 0.0), self.geometry)
         self.esak_rate_mgy_min = esak
         beam_on = rate_m.value >= self.config.beam_on_kap_rate_gy_cm2_min
-        result = FluoroResult(
+        result = Evaluation(
             {
                 "esak_rate": {"value": round(esak, 4), "unit": "mGy/min"},
                 "mode": self.mode,
@@ -102,7 +98,7 @@ class FluoroMonitor:
         kap_delta: float,
         time_delta: float,
         esak: float,
-        result: FluoroResult,
+        result: Evaluation,
     ) -> None:
         if beam_on and self._irradiation is None:
             self._irradiation = _Irradiation(started=wall)

@@ -24,6 +24,7 @@ def reading_body(base: dict[str, Any], reading: Reading, derived: dict[str, Any]
         **base,
         "device": reading.device,
         "status": reading.status.value,
+        **({"labels": reading.labels} if reading.labels else {}),
         "measurements": [
             {
                 "quantity": m.quantity,

@@ -20,7 +20,7 @@ from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.errors import StoreError
 from agent.fluoro import FluoroMonitor
-from agent.notices import AlarmNotice, RecordNotice
+from agent.notices import AlarmNotice, Monitor
 from agent.outbox import Outbox, OutMessage, Priority
 from agent.payloads import alarm_body, envelope, reading_body
 from drivers.model import Reading
@@ -36,8 +36,10 @@ class Pipeline:
         self.clock = clock
         self.wake = wake
         self.fluoro: FluoroMonitor | None = None
+        self.monitors: list[Monitor] = []
         if config.fluoroscopy is not None and config.rate_levels is not None:
             self.fluoro = FluoroMonitor(config.fluoroscopy, config.rate_levels)
+            self.monitors.append(self.fluoro)
         self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
         self.active_alarms: dict[str, AlarmNotice] = {}
         self.counters: Counter[str] = Counter()
@@ -53,10 +55,14 @@ class Pipeline:
         self.counters["readings"] += 1
         derived: dict[str, Any] = {}
         alarms: list[AlarmNotice] = []
-        records: list[RecordNotice] = []
-        if self.fluoro is not None and reading.device == self.fluoro.config.dap_meter:
-            result = self.fluoro.observe(reading, self.clock.monotonic(), self.clock.wall())
-            derived, alarms, records = result.derived, result.alarms, result.records
+        records = []
+        t_mono, wall = self.clock.monotonic(), self.clock.wall()
+        for monitor in self.monitors:
+            if monitor.concerns(reading):
+                result = monitor.observe(reading, t_mono, wall)
+                derived.update(result.derived)
+                alarms += result.alarms
+                records += result.records
         messages = [
             OutMessage(
                 f"reading/{reading.device}",

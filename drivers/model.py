@@ -35,7 +35,8 @@ class Reading:
     device: str
     measurements: tuple[Measurement, ...]
     status: Status = Status.OK
-    device_info: dict[str, str] = field(default_factory=dict)
+    device_info: dict[str, str] = field(default_factory=dict)  # firmware, unit, serial…
+    labels: dict[str, str] = field(default_factory=dict)  # what the value is of: nuclide, chamber…
 
     def get(self, quantity: str) -> Measurement | None:
         for m in self.measurements:
