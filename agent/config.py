@@ -115,7 +115,9 @@ class StoreConfig:
         if self.max_bytes < 64 * 1024:
             problems.append(("max_bytes", "must be ≥ 65536"))
         if not 0.1 <= self.pressure_clear_fraction < self.pressure_fraction < 1:
-            problems.append(("pressure_fraction", "need 0.1 ≤ pressure_clear_fraction < pressure_fraction < 1"))
+            problems.append(
+                ("pressure_fraction", "need 0.1 ≤ pressure_clear_fraction < pressure_fraction < 1")
+            )
         if not self.pressure_fraction <= self.evict_to_fraction < 1:
             problems.append(("evict_to_fraction", "must be ≥ pressure_fraction and < 1"))
         if self.wal_max_bytes < 0:

@@ -333,21 +333,9 @@ class Outbox:
 
     def stats(self) -> dict[str, Any]:
         """Health as data: depth per priority, oldest unsent age, evictions, bytes (docs/store.md)."""
-        depth = {p.name.lower(): 0 for p in Priority}
-        for priority, count in self._db.execute("SELECT priority, COUNT(*) FROM outbox GROUP BY priority"):
-            depth[Priority(priority).name.lower()] = int(count)
-        row = self._db.execute("SELECT created_s FROM outbox ORDER BY id LIMIT 1").fetchone()
-        oldest = row[0] if row else None
-        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         return {
-            "depth": depth,
-            "unsent": sum(depth.values()),
-            "oldest_unsent_age_s": round(self._wall() - oldest, 3) if oldest else 0.0,
-            "evicted": {p.name.lower(): int(meta.get(f"evicted_{p.name.lower()}", 0)) for p in EVICTABLE},
-            "next_seq": int(meta.get("next_seq", 1)),
-            "used_bytes": self.used_bytes(),
+            **read_stats(self._db, self._wall()),
             "max_bytes": self.config.max_bytes,
-            "pressure": bool(self._alarm_id("store_pressure")),
             "over_bound": self.over_bound,
             "failing": self.failing,
         }
@@ -367,3 +355,24 @@ class Outbox:
         except sqlite3.Error:
             pass
 
+
+def read_stats(db: sqlite3.Connection, now_s: float) -> dict[str, Any]:
+    """The store's own figures, from any connection (also a read-only one: `doseedge store status`)."""
+    depth = {p.name.lower(): 0 for p in Priority}
+    for priority, count in db.execute("SELECT priority, COUNT(*) FROM outbox GROUP BY priority"):
+        depth[Priority(priority).name.lower()] = int(count)
+    row = db.execute("SELECT created_s FROM outbox ORDER BY id LIMIT 1").fetchone()
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    (free,) = db.execute("PRAGMA freelist_count").fetchone()
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    active = [r[0] for r in db.execute("SELECT alarm_type FROM store_alarms")]
+    return {
+        "depth": depth,
+        "unsent": sum(depth.values()),
+        "oldest_unsent_age_s": round(now_s - row[0], 3) if row and row[0] else 0.0,
+        "evicted": {p.name.lower(): int(meta.get(f"evicted_{p.name.lower()}", 0)) for p in EVICTABLE},
+        "next_seq": int(meta.get("next_seq", 1)),
+        "used_bytes": int((pages - free) * page_size),
+        "pressure": "store_pressure" in active,
+    }

@@ -46,6 +46,9 @@ class MosquittoBroker:
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self._dir = Path(tempfile.mkdtemp(prefix="doseedge-mosquitto-"))
+        # Started as root, mosquitto drops to the `mosquitto` user: without this it cannot write its
+        # persistence file or log, and a restart silently forgets every persistent session.
+        self._dir.chmod(0o777)
         self._process: subprocess.Popen[bytes] | None = None
         conf = self._dir / "mosquitto.conf"
         conf.write_text(

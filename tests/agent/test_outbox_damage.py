@@ -16,7 +16,9 @@ from agent.outbox import Outbox, OutMessage, Priority
 def fill(path: Path, n: int) -> int:
     outbox = Outbox(path)
     for i in range(0, n, 50):
-        outbox.append([OutMessage("record/x", {"n": j, "pad": "y" * 200}, Priority.RECORD) for j in range(i, i + 50)])
+        outbox.append(
+            [OutMessage("record/x", {"n": j, "pad": "y" * 200}, Priority.RECORD) for j in range(i, i + 50)]
+        )
     next_seq = outbox.stats()["next_seq"]
     outbox.close()
     return int(next_seq)
