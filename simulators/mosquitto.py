@@ -41,7 +41,9 @@ def free_port() -> int:
 
 
 class MosquittoBroker:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, listener_options: str = "", extra: str = "") -> None:
+        """`listener_options` go under the listener (TLS files); `extra` replaces anonymous access
+        (e.g. "allow_anonymous false\npassword_file …")."""
         self.binary = find_mosquitto()
         self.port = port or free_port()
         self.host = "127.0.0.1"
@@ -53,7 +55,8 @@ class MosquittoBroker:
         conf = self._dir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"{listener_options}"
+            f"{extra or 'allow_anonymous true'}\n"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 1000000\n"
