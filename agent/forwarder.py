@@ -41,7 +41,7 @@ class Forwarder:
         outbox: Outbox,
         link: Link,
         window: int = 100,
-        replay_max_msg_s: float = 5000.0,
+        replay_max_msg_s: float = 10000.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.outbox = outbox
