@@ -288,6 +288,7 @@ class Outbox:
             "problem": recovery.problem,
             "moved_to": recovery.moved_to,
             "rows_salvaged": len(recovery.rows),
+            "rows_rejected": recovery.rejected,
             "next_seq": next_seq,
         }
         raised = self._store_alarm(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["SCHEMA", "Recovery", "SalvagedRow", "connect", "open_or_recover"]
 
+import json
 import logging
 import os
 import sqlite3
@@ -48,6 +49,7 @@ class Recovery:
     problem: str
     moved_to: str
     rows: list[SalvagedRow] = field(default_factory=list)
+    rejected: int = 0  # rows read back but damaged (bad types, payload not matching seq/record_id)
     next_seq: int = 0  # 0: nothing readable
 
 
@@ -89,6 +91,26 @@ def _move_aside(path: Path) -> Path:
     return target
 
 
+def _intact(row: tuple[object, ...]) -> bool:
+    """A salvaged row is kept only if every field has its type and the payload names the same message."""
+    seq, record_id, priority, topic, qos, payload, created_s = row
+    if not (
+        isinstance(seq, int)
+        and isinstance(record_id, str)
+        and priority in (0, 1, 2)
+        and isinstance(topic, str)
+        and qos in (0, 1, 2)
+        and isinstance(payload, bytes)
+        and isinstance(created_s, int | float)
+    ):
+        return False
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("seq") == seq and body.get("record_id") == record_id
+
+
 def _rows(db: sqlite3.Connection, first: int, count: int) -> list[tuple[int, ...]]:
     """Rows with id in [first, first+count); row by row if the range crosses a damaged page."""
     query = f"SELECT id, {COLUMNS} FROM outbox WHERE id >= ? AND id < ? ORDER BY id"
@@ -128,7 +150,10 @@ def _salvage(moved: Path, recovery: Recovery) -> None:
         while first <= last_id if last_id is not None else empty < SALVAGE_EMPTY_CHUNKS:
             chunk = _rows(db, first, SALVAGE_CHUNK)
             empty = 0 if chunk else empty + 1
-            recovery.rows += [tuple(row[1:]) for row in chunk]  # type: ignore[misc]
+            rows = [tuple(row[1:]) for row in chunk]
+            valid = [row for row in rows if _intact(row)]
+            recovery.rows += valid  # type: ignore[arg-type]
+            recovery.rejected += len(rows) - len(valid)
             first += SALVAGE_CHUNK
     finally:
         db.close()
