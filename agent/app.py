@@ -14,6 +14,7 @@ from agent.clock import Clock, SystemClock
 from agent.commands import CommandRouter
 from agent.config import AgentConfig
 from agent.console import Console
+from agent.fluoro_commands import register_fluoro_commands
 from agent.forwarder import Forwarder
 from agent.mqtt_link import MqttLink
 from agent.outbox import Outbox, OutMessage, Priority
@@ -43,6 +44,7 @@ class Agent:
         self.forwarder = Forwarder(self.outbox, self.link, config.mqtt.max_inflight)
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self.commands = CommandRouter()
+        register_fluoro_commands(self.commands, self.pipeline, self.clock)
         self.pollers = [
             DevicePoller(
                 device,
@@ -114,6 +116,7 @@ class Agent:
             loop.call_soon_threadsafe(self.run_command, name, payload)
 
         self.link.on_command = on_command
+        self.pipeline.store([self.pipeline.active_message()])  # replace a stale retained set
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
