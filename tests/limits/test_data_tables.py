@@ -80,7 +80,9 @@ NCRP = [
 
 def test_ncrp_preset_holds_every_reference_level() -> None:
     levels = {t.id: t for t in load_trigger_set("ncrp168-sir").levels}
-    assert [(t, levels[t].quantity, levels[t].first, levels[t].every, levels[t].unit) for t, *_ in NCRP] == NCRP
+    assert [
+        (t, levels[t].quantity, levels[t].first, levels[t].every, levels[t].unit) for t, *_ in NCRP
+    ] == NCRP
     assert all(t.citation and "preset" in t.source for t in levels.values())
     assert {t for t, lv in levels.items() if lv.check} == {
         "psd_notification",
