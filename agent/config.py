@@ -179,8 +179,12 @@ def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
 
 
 def _cross_checks(
-    devices: list[DriverConfig], fluoro: FluoroscopyConfig | None, problems: list[ConfigProblem]
+    devices: list[DriverConfig],
+    declared: set[str],
+    fluoro: FluoroscopyConfig | None,
+    problems: list[ConfigProblem],
 ) -> RateLevelTable | None:
+    """`declared` holds the names of device tables that failed to build: no second error for them."""
     names = [d.name for d in devices]
     for i, device in enumerate(devices):
         for key, message in _id_problem("name", device.name):
@@ -190,7 +194,7 @@ def _cross_checks(
     if fluoro is None:
         return None
     meters = {d.name for d in devices if DRIVERS[d.driver].role == "dap_meter"}
-    if fluoro.dap_meter not in meters:
+    if fluoro.dap_meter not in meters and fluoro.dap_meter not in declared:
         problems.append(
             ConfigProblem("fluoroscopy.dap_meter", f"no DAP meter named {fluoro.dap_meter!r} in [[devices]]")
         )
@@ -225,7 +229,10 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
     fluoro = None
     if "fluoroscopy" in raw:
         fluoro = build_dataclass(FluoroscopyConfig, raw["fluoroscopy"], "fluoroscopy", problems)
-    levels = _cross_checks(devices, fluoro, problems)
+    broken = {str(t.get("name")) for t in raw.get("devices", []) if isinstance(t, dict)} - {
+        d.name for d in devices
+    }
+    levels = _cross_checks(devices, broken, fluoro, problems)
     if problems:
         index = LineIndex(text)
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]
