@@ -66,10 +66,7 @@ def test_procedure_over_the_level_raises_then_clears_and_records(tmp_path: Path)
 
     (record,) = stored(outbox, "record/irradiation")
     assert record["rate_alarms"] == 1
-    assert (
-        record["peak_esak_rate"]["value"] == round(38.0, 4)
-        or abs(record["peak_esak_rate"]["value"] - 38) < 0.01
-    )
+    assert abs(record["peak_esak_rate"]["value"] - 38) < 0.01
     assert abs(record["kap"]["value"] - (5 * 14 + 6 * 38 + 6 * 12) / per_esak / 60) < 1e-3
 
     readings = stored(outbox, "reading/dap1")
@@ -91,7 +88,7 @@ def test_meter_reset_mid_irradiation_neither_loses_nor_doubles_dose(tmp_path: Pa
 
 
 def test_device_lost_during_beam_on_is_a_high_alarm(tmp_path: Path) -> None:
-    _, pipeline, outbox, clock = setup(tmp_path)
+    _, pipeline, outbox, _clock = setup(tmp_path)
     pipeline.on_reading(dap_reading(0.1, 5.0, 1))
     pipeline.on_availability("dap1", False, "silent")
     pipeline.on_availability("dap1", True, "")

@@ -61,7 +61,7 @@ def test_raised_once_then_cleared_once_with_hysteresis() -> None:
 
 
 def test_a_single_sample_over_the_level_does_not_alarm() -> None:
-    assert run(held(10, 3) + [60.0] + held(10, 5)) == []
+    assert run([*held(10, 3), 60.0, *held(10, 5)]) == []
 
 
 def test_mode_change_to_acquisition_clears_an_active_fluoro_alarm() -> None:
