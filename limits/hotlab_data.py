@@ -39,6 +39,7 @@ def _data(name: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Table5Row:
     row: int
+    seed_line: int
     exam: str
     exam_fr: str
     nuclide: str
@@ -179,6 +180,7 @@ def load_table5(name: str = "dz-2015-table5-nuclear-medicine") -> Table5:
     rows = tuple(
         Table5Row(
             row=int(r["row"]),
+            seed_line=int(r["seed_line"]),
             exam=str(r["exam"]),
             exam_fr=str(r["exam_fr"]),
             nuclide=str(r["nuclide"]),
