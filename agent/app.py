@@ -43,6 +43,8 @@ class Agent:
         self.forwarder = Forwarder(self.outbox, self.link, config.mqtt.max_inflight)
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self.commands = CommandRouter()
+        if self.pipeline.hotlab is not None:
+            self.pipeline.hotlab.register_commands(self.commands)
         self.pollers = [
             DevicePoller(
                 device,

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "AgentConfig",
     "FluoroscopyConfig",
+    "HotlabConfig",
     "MqttConfig",
     "StationConfig",
     "StoreConfig",
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.errors import ConfigError, ConfigProblem
+from agent.hotlab_config import HotlabConfig
 from agent.tomlschema import LineIndex, build_dataclass
 from drivers.registry import DRIVERS, DriverConfig
 from limits.dose_rate import RatePolicy
@@ -148,6 +150,7 @@ class AgentConfig:
     devices: tuple[DriverConfig, ...]
     fluoroscopy: FluoroscopyConfig | None
     rate_levels: RateLevelTable | None
+    hotlab: HotlabConfig | None = None
 
     def with_mqtt(self, host: str, port: int) -> AgentConfig:
         return replace(self, mqtt=replace(self.mqtt, host=host, port=port))
@@ -157,7 +160,7 @@ class AgentConfig:
         return replace(self, devices=devices)
 
 
-_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy"}
+_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab"}
 
 
 def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
@@ -233,12 +236,18 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
         d.name for d in devices
     }
     levels = _cross_checks(devices, broken, fluoro, problems)
+    hotlab = None
+    if "hotlab" in raw:
+        hotlab = build_dataclass(HotlabConfig, raw["hotlab"], "hotlab", problems)
+        names = {d.name for d in devices} | broken
+        if hotlab is not None and hotlab.activimeter not in names:
+            problems.append(ConfigProblem("hotlab.activimeter", f"no device named {hotlab.activimeter!r}"))
     if problems:
         index = LineIndex(text)
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]
         raise ConfigError(source, located)
     assert station is not None and mqtt is not None and store is not None
-    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels)
+    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels, hotlab)
 
 
 def load_config(path: str | Path) -> AgentConfig:

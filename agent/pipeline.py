@@ -20,7 +20,8 @@ from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.errors import StoreError
 from agent.fluoro import FluoroMonitor
-from agent.notices import AlarmNotice, Monitor
+from agent.hotlab import HotlabMonitor
+from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.outbox import Outbox, OutMessage, Priority
 from agent.payloads import alarm_body, envelope, reading_body
 from drivers.model import Reading
@@ -40,6 +41,11 @@ class Pipeline:
         if config.fluoroscopy is not None and config.rate_levels is not None:
             self.fluoro = FluoroMonitor(config.fluoroscopy, config.rate_levels)
             self.monitors.append(self.fluoro)
+        self.hotlab: HotlabMonitor | None = None
+        if config.hotlab is not None:
+            self.hotlab = HotlabMonitor(config.hotlab, clock)
+            self.hotlab.publish = self.publish_evaluation
+            self.monitors.append(self.hotlab)
         self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
         self.active_alarms: dict[str, AlarmNotice] = {}
         self.counters: Counter[str] = Counter()
@@ -55,7 +61,7 @@ class Pipeline:
         self.counters["readings"] += 1
         derived: dict[str, Any] = {}
         alarms: list[AlarmNotice] = []
-        records = []
+        records: list[RecordNotice] = []
         t_mono, wall = self.clock.monotonic(), self.clock.wall()
         for monitor in self.monitors:
             if monitor.concerns(reading):
@@ -70,7 +76,14 @@ class Pipeline:
                 Priority.READING,
             )
         ]
-        messages += [self._alarm_message(a) for a in alarms]
+        self.store(messages + self._notice_messages(alarms, records))
+
+    def publish_evaluation(self, result: Evaluation) -> None:
+        """Alarms and records a monitor produced outside a reading (e.g. from a command)."""
+        self.store(self._notice_messages(result.alarms, result.records))
+
+    def _notice_messages(self, alarms: list[AlarmNotice], records: list[RecordNotice]) -> list[OutMessage]:
+        messages = [self._alarm_message(a) for a in alarms]
         messages += [
             OutMessage(
                 f"record/{r.kind}",
@@ -80,7 +93,7 @@ class Pipeline:
             for r in records
         ]
         self.counters["records"] += len(records)
-        self.store(messages)
+        return messages
 
     def on_availability(self, device: str, available: bool, error: str) -> None:
         """A device was lost or recovered (agent/poller.py decides when)."""
