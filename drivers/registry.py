@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from drivers.capintec import Capintec, CapintecConfig
 from drivers.model import Reading
+from drivers.ports import PortClient, PortLocked, shared_port
 from drivers.ptw_diamentor import PtwDiamentor, PtwDiamentorConfig
-from drivers.transport import SerialTransport
+from drivers.transport import ByteTransport
 
 
 class DriverConfig(Protocol):
@@ -48,19 +50,36 @@ class DriverSpec:
     golden_dir: str
 
 
-def _ptw(config: PtwDiamentorConfig, monotonic: Callable[[], float]) -> Driver:
-    return PtwDiamentor(config, SerialTransport(config.port, config.baudrate), monotonic)
+def _on_shared_port(
+    make: Callable[[Any, ByteTransport, Callable[[], float]], Driver],
+) -> Callable[[Any, Callable[[], float]], Driver]:
+    """A serial driver on its physical port's shared handle, holding the port's lock per call."""
+
+    def factory(config: Any, monotonic: Callable[[], float]) -> Driver:
+        port = shared_port(config.port, config.baudrate)
+        return PortLocked(make(config, PortClient(port), monotonic), port.lock)
+
+    return factory
 
 
 DRIVERS: dict[str, DriverSpec] = {
     "ptw_diamentor": DriverSpec(
         name="ptw_diamentor",
         config_type=PtwDiamentorConfig,
-        factory=_ptw,
+        factory=_on_shared_port(PtwDiamentor),
         role="dap_meter",
         simulator="ptw_diamentor",
         sample_config="config/carm-room.toml",
         golden_dir="tests/drivers/ptw_diamentor",
+    ),
+    "capintec_crc": DriverSpec(
+        name="capintec_crc",
+        config_type=CapintecConfig,
+        factory=_on_shared_port(Capintec),
+        role="activimeter",
+        simulator="capintec_crc",
+        sample_config="config/hotlab.toml",
+        golden_dir="tests/drivers/capintec_crc",
     ),
 }
 
