@@ -32,9 +32,9 @@ __all__ = [
     "encode_command",
     "format_measurement",
     "parse_measurement",
-    "parse_value",
     "parse_reply",
     "parse_unit",
+    "parse_value",
 ]
 
 import re

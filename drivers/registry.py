@@ -11,11 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from drivers.atomlab import AtomlabConfig, atomlab_driver
 from drivers.capintec import Capintec, CapintecConfig
+from drivers.generic_line import GenericLine, GenericLineConfig
 from drivers.model import Reading
 from drivers.ports import PortClient, PortLocked, shared_port
 from drivers.ptw_diamentor import PtwDiamentor, PtwDiamentorConfig
 from drivers.transport import ByteTransport
+from drivers.veenstra import Vdc404, Vdc404Config, Vik202, Vik202Config
 
 
 class DriverConfig(Protocol):
@@ -80,6 +83,42 @@ DRIVERS: dict[str, DriverSpec] = {
         simulator="capintec_crc",
         sample_config="config/hotlab.toml",
         golden_dir="tests/drivers/capintec_crc",
+    ),
+    "veenstra_vik202": DriverSpec(
+        name="veenstra_vik202",
+        config_type=Vik202Config,
+        factory=_on_shared_port(Vik202),
+        role="activimeter",
+        simulator="veenstra_vik202",
+        sample_config="config/samples/veenstra.toml",
+        golden_dir="tests/drivers/veenstra_vik202",
+    ),
+    "veenstra_vdc404": DriverSpec(
+        name="veenstra_vdc404",
+        config_type=Vdc404Config,
+        factory=_on_shared_port(Vdc404),
+        role="activimeter",
+        simulator="veenstra_vdc404",
+        sample_config="config/samples/veenstra.toml",
+        golden_dir="tests/drivers/veenstra_vdc404",
+    ),
+    "atomlab500": DriverSpec(
+        name="atomlab500",
+        config_type=AtomlabConfig,
+        factory=_on_shared_port(atomlab_driver),
+        role="activimeter",
+        simulator="atomlab500",
+        sample_config="config/samples/atomlab.toml",
+        golden_dir="tests/drivers/atomlab500",
+    ),
+    "generic_line": DriverSpec(
+        name="generic_line",
+        config_type=GenericLineConfig,
+        factory=_on_shared_port(GenericLine),
+        role="dap_meter",
+        simulator="dap_line",
+        sample_config="config/samples/generic-line.toml",
+        golden_dir="tests/drivers/generic_line",
     ),
 }
 

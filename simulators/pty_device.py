@@ -65,6 +65,20 @@ class PtyDevice:
                     except (OSError, TypeError):
                         return
 
+    def send(self, replies: list[bytes]) -> None:
+        """Unsolicited bytes (streaming instruments); dropped silently while unplugged."""
+        master = self._master
+        for reply in replies:
+            if master is None:
+                return
+            try:
+                _, writable, _ = select.select([], [master], [], 0)
+                if not writable:
+                    return  # nobody reads the line and its buffer is full: the bytes are lost
+                os.write(master, reply)
+            except (OSError, ValueError):
+                return
+
     def host_baudrate(self) -> int | None:
         """The speed the host set on its side of the pty (None if unknown or closed)."""
         import termios

@@ -70,7 +70,9 @@ class SerialSimulator:
     # ------------------------------------------------------------ faults
 
     def _handle(self, buffer: bytes) -> tuple[int, list[bytes]]:
-        consumed, replies = self.device_reply(buffer)
+        return self._apply_faults(*self.device_reply(buffer))
+
+    def _apply_faults(self, consumed: int, replies: list[bytes]) -> tuple[int, list[bytes]]:
         faults = self.faults
         if not replies or faults.silent:
             return consumed, []
