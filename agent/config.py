@@ -188,8 +188,8 @@ def _cross_checks(
             problems.append(ConfigProblem(f"devices[{i}].{key}", message))
         if names.count(device.name) > 1:
             problems.append(ConfigProblem(f"devices[{i}].name", f"duplicate device name {device.name!r}"))
-    serial = [(i, d) for i, d in enumerate(devices) if hasattr(d, "port") and hasattr(d, "baudrate")]
-    shared = [(d.name, getattr(d, "port"), getattr(d, "baudrate")) for _, d in serial]
+    serial: list[tuple[int, Any]] = [(i, d) for i, d in enumerate(devices) if hasattr(d, "baudrate")]
+    shared = [(d.name, d.port, d.baudrate) for _, d in serial]
     for j, message in port_conflicts(shared):
         problems.append(ConfigProblem(f"devices[{serial[j][0]}].baudrate", message))
     if fluoro is None:

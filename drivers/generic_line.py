@@ -97,7 +97,7 @@ class LineCodec:
             consumed, body = split_delimited(buffer, self._start, self._end, framing.max_bytes)
         else:
             consumed, body = split_fixed(buffer, self._start, framing.length)
-        if body is None:
+        if body is None or not body.strip():
             return consumed, None
         if self._cs_size:
             data, received = body[: -self._cs_size], body[-self._cs_size :]

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from agent.errors import DeviceError, FrameError, TransportError
 from drivers.capintec import normalise_nuclide
 from drivers.framing import await_frame, latest_frame
-from drivers.model import Measurement, Reading
+from drivers.model import Measurement, Reading, Status
 from drivers.transport import ByteTransport
 
 MAX_LINE = 96
@@ -148,6 +148,8 @@ def parse_activity_bq(text: str) -> float:
     body = parse_reply(text)
     if body == "OK":
         raise FrameError("got >OK where an activity was expected (a stale settings reply)")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9 ]{0,15}", body):
+        raise FrameError(f"bad reply to !R: {text[:40]!r}")
     raise DeviceError(f"VIK-202 answered {text[:40]!r} to !R", code=body[:16])
 
 
@@ -159,16 +161,22 @@ def format_activity_bq(activity_bq: float) -> bytes:
     return format_reply(f"{activity_bq:.4E} Bq")
 
 
-_STREAM_RE = re.compile(rf"^(?P<nuclide>[A-Za-z0-9\- ]{{1,10}}):\s*(?P<value>{_NUMBER})\s+(?P<unit>\S+)$")
+_STREAM_RE = re.compile(
+    rf"^(?P<nuclide>[A-Za-z0-9\- ]{{1,10}}):\s*(?:(?P<value>{_NUMBER})\s+(?P<unit>\S+)|(?P<over>OVER))$"
+)
 
 
-def parse_stream_line(text: str) -> tuple[str, float, str]:
-    """`Tc-99m:123.45 MBq` → (nuclide normalised, value, unit)."""
+def parse_stream_line(text: str) -> tuple[str, float | None, str]:
+    """`Tc-99m:123.45 MBq` → (nuclide normalised, value, unit); `Tc-99m:OVER` → value None
+    (over-range: assumed spelling, as the simulator writes it)."""
     match = _STREAM_RE.match(text)
-    if not match or match.group("unit") not in STREAM_UNITS_MBQ:
+    if not match or (match.group("unit") or "MBq") not in STREAM_UNITS_MBQ:
         raise FrameError(f"bad VDC-404 line {text[:60]!r}")
     nuclide = match.group("nuclide").strip()
-    return normalise_nuclide(nuclide) or nuclide, float(match.group("value")), match.group("unit")
+    nuclide = normalise_nuclide(nuclide) or nuclide
+    if match.group("over"):
+        return nuclide, None, ""
+    return nuclide, float(match.group("value")), match.group("unit")
 
 
 def format_stream_line(nuclide: str, activity_mbq: float) -> bytes:
@@ -249,7 +257,7 @@ class Vdc404:
         self._connected = True
         return {"mode": "stream"}
 
-    def _decode(self, buffer: bytes) -> tuple[int, tuple[str, float, str] | None]:
+    def _decode(self, buffer: bytes) -> tuple[int, tuple[str, float | None, str] | None]:
         consumed, text = split_reply(buffer)
         if text is None:
             return consumed, None
@@ -265,6 +273,8 @@ class Vdc404:
             self._transport, self._decode, self.config.timeout_s,
             self._monotonic, self.counters, f"{self.config.name} (stream)", self._buffer,
         )  # fmt: skip
+        if value is None:
+            return Reading(self.config.name, (), Status.OVER_RANGE, labels={"nuclide": nuclide})
         measurement = Measurement("activity", value * STREAM_UNITS_MBQ[unit], "MBq", value, unit)
         return Reading(self.config.name, (measurement,), labels={"nuclide": nuclide})
 
