@@ -26,6 +26,7 @@ from typing import Any, Literal
 from agent.errors import ConfigError, ConfigProblem
 from agent.hotlab_config import HotlabConfig
 from agent.tomlschema import LineIndex, build_dataclass
+from drivers.ports import port_conflicts
 from drivers.registry import DRIVERS, DriverConfig
 from limits.dose_rate import RatePolicy
 from limits.dosimetry import Geometry
@@ -194,6 +195,10 @@ def _cross_checks(
             problems.append(ConfigProblem(f"devices[{i}].{key}", message))
         if names.count(device.name) > 1:
             problems.append(ConfigProblem(f"devices[{i}].name", f"duplicate device name {device.name!r}"))
+    serial: list[tuple[int, Any]] = [(i, d) for i, d in enumerate(devices) if hasattr(d, "baudrate")]
+    shared = [(d.name, d.port, d.baudrate) for _, d in serial]
+    for j, message in port_conflicts(shared):
+        problems.append(ConfigProblem(f"devices[{serial[j][0]}].baudrate", message))
     if fluoro is None:
         return None
     meters = {d.name for d in devices if DRIVERS[d.driver].role == "dap_meter"}
