@@ -45,6 +45,8 @@ class Agent:
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self.commands = CommandRouter()
         register_fluoro_commands(self.commands, self.pipeline, self.clock)
+        if self.pipeline.hotlab is not None:
+            self.pipeline.hotlab.register_commands(self.commands)
         self.pollers = [
             DevicePoller(
                 device,
@@ -80,6 +82,7 @@ class Agent:
             "alarms_raised": self.pipeline.counters["alarms_raised"],
             "alarms_cleared": self.pipeline.counters["alarms_cleared"],
             "records": self.pipeline.counters["records"],
+            "alarm_active": self.pipeline.counters["alarm_active"],
             "published": self.forwarder.published,
             "acknowledged": self.forwarder.acknowledged,
             "unsent_in_store": self.outbox.depth(),

@@ -34,18 +34,17 @@ def _explain(config: AgentConfig) -> str:
 
 
 def _simulate(name: str) -> int:
-    from limits.dosimetry import Geometry
     from simulators import SIMULATORS
-    from simulators.procedure import demo_procedure
+    from simulators.standalone import demo_simulator
 
     if name not in SIMULATORS:
         print(f"unknown simulator {name!r}; known: {', '.join(sorted(SIMULATORS))}", file=sys.stderr)
         return 2
-    geometry = Geometry(100.0, 60.0, 65.0, 1.4)
-    simulator = SIMULATORS[name](demo_procedure(geometry, loop=True))
+    simulator, plays = demo_simulator(name)
     path = simulator.start()
-    print(f"{name} simulator on {path} (9600 8N1), looping the demo procedure. Ctrl-C stops it.")
-    print(f"  e.g. python -m serial.tools.miniterm {path} 9600")
+    baud = getattr(simulator, "baudrate", 9600)
+    print(f"{name} simulator on {path} ({baud} 8N1), {plays}. Ctrl-C stops it.")
+    print(f"  e.g. python -m serial.tools.miniterm {path} {baud}")
     sys.stdout.flush()
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "AgentConfig",
     "FluoroscopyConfig",
+    "HotlabConfig",
     "MqttConfig",
     "StationConfig",
     "StoreConfig",
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.errors import ConfigError, ConfigProblem
+from agent.hotlab_config import HotlabConfig
 from agent.tomlschema import LineIndex, build_dataclass
+from drivers.ports import port_conflicts
 from drivers.registry import DRIVERS, DriverConfig
 from limits.dose_rate import RatePolicy
 from limits.dosimetry import Geometry
@@ -178,6 +181,7 @@ class AgentConfig:
     fluoroscopy: FluoroscopyConfig | None
     rate_levels: RateLevelTable | None
     triggers: TriggerSet | None = None
+    hotlab: HotlabConfig | None = None
 
     def with_mqtt(self, host: str, port: int) -> AgentConfig:
         return replace(self, mqtt=replace(self.mqtt, host=host, port=port))
@@ -187,7 +191,7 @@ class AgentConfig:
         return replace(self, devices=devices)
 
 
-_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "triggers"}
+_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab", "triggers"}
 
 
 def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
@@ -209,22 +213,30 @@ def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
 
 
 def _cross_checks(
-    devices: list[DriverConfig], fluoro: FluoroscopyConfig | None, problems: list[ConfigProblem]
+    devices: list[DriverConfig],
+    declared: set[str],
+    fluoro: FluoroscopyConfig | None,
+    problems: list[ConfigProblem],
 ) -> RateLevelTable | None:
+    """`declared` holds the names of device tables that failed to build: no second error for them."""
     names = [d.name for d in devices]
     for i, device in enumerate(devices):
         for key, message in _id_problem("name", device.name):
             problems.append(ConfigProblem(f"devices[{i}].{key}", message))
         if names.count(device.name) > 1:
             problems.append(ConfigProblem(f"devices[{i}].name", f"duplicate device name {device.name!r}"))
+    serial: list[tuple[int, Any]] = [(i, d) for i, d in enumerate(devices) if hasattr(d, "baudrate")]
+    shared = [(d.name, d.port, d.baudrate) for _, d in serial]
+    for j, message in port_conflicts(shared):
+        problems.append(ConfigProblem(f"devices[{serial[j][0]}].baudrate", message))
     if fluoro is None:
         return None
     meters = {d.name for d in devices if DRIVERS[d.driver].role == "dap_meter"}
-    if fluoro.dap_meter and fluoro.dap_meter not in meters:
+    if fluoro.dap_meter and fluoro.dap_meter not in meters and fluoro.dap_meter not in declared:
         problems.append(
             ConfigProblem("fluoroscopy.dap_meter", f"no DAP meter named {fluoro.dap_meter!r} in [[devices]]")
         )
-    if fluoro.generator and fluoro.generator not in names:
+    if fluoro.generator and fluoro.generator not in names and fluoro.generator not in declared:
         problems.append(
             ConfigProblem("fluoroscopy.generator", f"no device named {fluoro.generator!r} in [[devices]]")
         )
@@ -278,14 +290,23 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
     fluoro = None
     if "fluoroscopy" in raw:
         fluoro = build_dataclass(FluoroscopyConfig, raw["fluoroscopy"], "fluoroscopy", problems)
-    levels = _cross_checks(devices, fluoro, problems)
+    broken = {str(t.get("name")) for t in raw.get("devices", []) if isinstance(t, dict)} - {
+        d.name for d in devices
+    }
+    levels = _cross_checks(devices, broken, fluoro, problems)
     triggers = _triggers(raw.get("triggers"), fluoro, source, problems)
+    hotlab = None
+    if "hotlab" in raw:
+        hotlab = build_dataclass(HotlabConfig, raw["hotlab"], "hotlab", problems)
+        names = {d.name for d in devices} | broken
+        if hotlab is not None and hotlab.activimeter not in names:
+            problems.append(ConfigProblem("hotlab.activimeter", f"no device named {hotlab.activimeter!r}"))
     if problems:
         index = LineIndex(text)
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]
         raise ConfigError(source, located)
     assert station is not None and mqtt is not None and store is not None
-    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels, triggers)
+    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels, triggers, hotlab)
 
 
 def load_config(path: str | Path) -> AgentConfig:

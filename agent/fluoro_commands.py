@@ -53,7 +53,7 @@ def register_fluoro_commands(router: CommandRouter, pipeline: Pipeline, clock: C
         if current is None:
             raise CommandError("no procedure is open")
         by = f"command ({_who(args)})"
-        pipeline.on_evaluation(monitor.close_procedure(clock.monotonic(), clock.wall(), by))
+        pipeline.publish_evaluation(monitor.close_procedure(clock.monotonic(), clock.wall(), by))
         return {"procedure_id": current.procedure_id}
 
     router.register("alarm_ack", alarm_ack)

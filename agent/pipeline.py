@@ -21,7 +21,8 @@ from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.errors import StoreError
 from agent.fluoro import FluoroMonitor
-from agent.notices import AlarmNotice, Evaluation, Monitor
+from agent.hotlab import HotlabMonitor
+from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.outbox import Outbox, OutMessage, Priority
 from agent.payloads import alarm_body, envelope, reading_body
 from drivers.model import Reading
@@ -44,6 +45,11 @@ class Pipeline:
                 config.fluoroscopy, config.rate_levels, config.triggers, self.alarm_book
             )
             self.monitors.append(self.fluoro)
+        self.hotlab: HotlabMonitor | None = None
+        if config.hotlab is not None:
+            self.hotlab = HotlabMonitor(config.hotlab, clock)
+            self.hotlab.publish = self.publish_evaluation
+            self.monitors.append(self.hotlab)
         self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
         self.counters: Counter[str] = Counter()
         self._unstored: list[OutMessage] = []
@@ -62,7 +68,7 @@ class Pipeline:
         self.counters["readings"] += 1
         derived: dict[str, Any] = {}
         alarms: list[AlarmNotice] = []
-        records = []
+        records: list[RecordNotice] = []
         t_mono, wall = self.clock.monotonic(), self.clock.wall()
         for monitor in self.monitors:
             if monitor.concerns(reading):
@@ -77,7 +83,14 @@ class Pipeline:
                 Priority.READING,
             )
         ]
-        messages += [self._alarm_message(a) for a in alarms]
+        self.store(messages + self._notice_messages(alarms, records))
+
+    def publish_evaluation(self, result: Evaluation) -> None:
+        """Alarms and records a monitor produced outside a reading (e.g. from a command)."""
+        self.store(self._notice_messages(result.alarms, result.records))
+
+    def _notice_messages(self, alarms: list[AlarmNotice], records: list[RecordNotice]) -> list[OutMessage]:
+        messages = [self._alarm_message(a) for a in alarms]
         messages += [
             OutMessage(
                 f"record/{r.kind}",
@@ -87,7 +100,7 @@ class Pipeline:
             for r in records
         ]
         self.counters["records"] += len(records)
-        self.store(messages)
+        return messages
 
     def on_availability(self, device: str, available: bool, error: str) -> None:
         """A device was lost or recovered (agent/poller.py decides when)."""
@@ -138,20 +151,6 @@ class Pipeline:
         )
         return OutMessage("alarm", body, Priority.ALARM)
 
-    def on_evaluation(self, result: Evaluation) -> None:
-        """Alarms and records not tied to a reading (commands): same path as on_reading's."""
-        messages = [self._alarm_message(a) for a in result.alarms]
-        messages += [
-            OutMessage(
-                f"record/{r.kind}",
-                {**self._base(f"doseedge.record.{r.kind}.v1"), **r.details},
-                Priority.RECORD,
-            )
-            for r in result.records
-        ]
-        self.counters["records"] += len(result.records)
-        self.store(messages)
-
     def acknowledge(self, alarm_id: str, by: str) -> AlarmNotice:
         """`cmd/alarm_ack`: CommandError for an unknown or already acknowledged alarm."""
         notice = self.alarm_book.acknowledge(alarm_id, by, self.clock.wall())
@@ -161,6 +160,7 @@ class Pipeline:
     def active_message(self) -> OutMessage:
         """The retained `alarm/active` set (published after every change, and at start)."""
         self.alarm_book.changed = False
+        self.counters["alarm_active"] += 1
         body = {**self._base("doseedge.alarm_active.v1"), "alarms": self.alarm_book.snapshot()}
         return OutMessage("alarm/active", body, Priority.ALARM, retain=True)
 
