@@ -13,6 +13,7 @@ from pathlib import Path
 from agent.app import Agent, configure_logging
 from agent.config import AgentConfig, load_config
 from agent.errors import ConfigError
+from agent.fluoro_explain import explain_fluoroscopy
 
 
 def _mqtt(text: str) -> tuple[str, int]:
@@ -28,13 +29,7 @@ def _explain(config: AgentConfig) -> str:
     lines.append(f"  store {config.store.path}")
     for device in config.devices:
         lines.append(f"  device {device.name}: {device.driver}")
-    if config.fluoroscopy is not None and config.rate_levels is not None:
-        f = config.fluoroscopy
-        lines.append(
-            f"  fluoroscopy: DAP meter {f.dap_meter}, mode {f.mode}, factors {f.geometry().factors()}"
-        )
-        for level in config.rate_levels.levels.values():
-            lines.append(f"    level {level.mode}: {level.rate_mgy_min:g} mGy/min — {level.citation}")
+    lines += explain_fluoroscopy(config)
     return "\n".join(lines)
 
 

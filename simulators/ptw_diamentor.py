@@ -65,7 +65,7 @@ class DiamentorSimulator:
             self._t0 = self._t_last = self._monotonic()
 
     def _advance(self) -> float:
-        """Integrate the script up to now; return the current KAP rate (Gy·cm²/min)."""
+        """Integrate the script up to now; return the KAP rate the meter displays now (Gy·cm²/min)."""
         now = self._monotonic()
         step = 0.05
         t = self._t_last
@@ -77,7 +77,7 @@ class DiamentorSimulator:
                 self.irradiation_s += dt
             t += dt
         self._t_last = now
-        return self.procedure.kap_rate_at(now - self._t0)
+        return self.procedure.displayed_rate_at(now - self._t0)
 
     def respond(self, command: str) -> str | None:
         with self._lock:
