@@ -3,8 +3,9 @@
 Runs the DIAMENTOR simulator on a real pty, the agent, a private Mosquitto on loopback and a
 subscriber, all on this machine. The procedure alternates 10 and 60 mGy/min so the 25 mGy/min
 alarm is raised and cleared many times. The evaluator is set to judge each sample at once
-(window 0.01 s, no minimum duration) so the figure is the plumbing's, not the policy's:
-the policy's detection delay (window_s + raise_after_s + one poll) adds to it by design.
+(window 0.01 s, raise after 0.01 s: the second sample over the level raises it) and the alarm's
+latency is taken from the frame that made it raise, so the figure is the plumbing's, not the policy's:
+the policy's detection delay (window_s + raise_after_s + 2 polls) adds to it by design.
 
     .venv/bin/python bench/latency.py [--seconds 60]
 """
@@ -47,7 +48,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="doseedge-bench-")
     text = text.replace('path = "var/demo/outbox.sqlite"', f'path = "{tmp}/outbox.sqlite"')
     text = text.replace("poll_interval_s = 0.25", f"poll_interval_s = {args.poll_interval}")
-    for key, value in (("window_s", 0.01), ("raise_after_s", 0.0), ("clear_after_s", 0.0)):
+    for key, value in (("window_s", 0.01), ("raise_after_s", 0.01), ("clear_after_s", 0.0)):
         text = text.replace(f"{key} = ", f"{key} = {value}\n# was: ", 1)
     with MosquittoBroker() as broker:
         config = parse_config(text).with_mqtt(broker.host, broker.port)
@@ -67,18 +68,15 @@ def main() -> None:
 
     geometry = config.fluoroscopy.geometry()
     frames: dict[float, float] = {}  # raw DAP value → time its M reply was written to the pty
-    crossings: list[float] = []  # times of the first frame over the level after one under it
-    over_before = False
+    over_times: list[float] = []  # times of the frames showing a rate over the level
     for t, data in simulator.pty.write_log:
         _, line = decode_line(data)
         if not line or not line.startswith("M"):
             continue
         sample = parse_measurement(line)
         frames.setdefault(sample.dap, t)
-        over = esak_rate_mgy_min(sample.dap_rate * 0.6, geometry) > 25.0  # µGy·m²/s → Gy·cm²/min
-        if over and not over_before:
-            crossings.append(t)
-        over_before = over
+        if esak_rate_mgy_min(sample.dap_rate * 0.6, geometry) > 25.0:  # µGy·m²/s → Gy·cm²/min
+            over_times.append(t)
 
     reading_latency, alarm_latency = [], []
     for t_rx, topic, body, _ in subscriber.messages:
@@ -88,7 +86,8 @@ def main() -> None:
             if sent is not None:
                 reading_latency.append(t_rx - sent)
         elif topic.endswith("/alarm") and body["state"] == "raised":
-            before = [t for t in crossings if t <= t_rx]
+            # the frame that made the evaluator raise: the last one over the level before the alarm
+            before = [t for t in over_times if t <= t_rx]
             if before:
                 alarm_latency.append(t_rx - before[-1])
 
