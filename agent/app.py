@@ -16,6 +16,7 @@ from agent.clock import Clock, SystemClock
 from agent.commands import CommandRouter
 from agent.config import AgentConfig
 from agent.console import Console
+from agent.fluoro_commands import register_fluoro_commands
 from agent.forwarder import Forwarder
 from agent.health import health_body
 from agent.mqtt_link import MqttLink
@@ -51,6 +52,9 @@ class Agent:
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self._alarm_sink = self.pipeline.alarm_message
         self.commands = CommandRouter()
+        register_fluoro_commands(self.commands, self.pipeline, self.clock)
+        if self.pipeline.hotlab is not None:
+            self.pipeline.hotlab.register_commands(self.commands)
         self.pollers = [
             DevicePoller(
                 device,
@@ -141,6 +145,7 @@ class Agent:
             "alarms_raised": self.pipeline.counters["alarms_raised"],
             "alarms_cleared": self.pipeline.counters["alarms_cleared"],
             "records": self.pipeline.counters["records"],
+            "alarm_active": self.pipeline.counters["alarm_active"],
             "published": self.forwarder.published,
             "acknowledged": self.forwarder.acknowledged,
             "unsent_in_store": self.outbox.depth(),
@@ -177,6 +182,7 @@ class Agent:
             loop.call_soon_threadsafe(self.run_command, name, payload)
 
         self.link.on_command = on_command
+        self.pipeline.store([self.pipeline.active_message()])  # replace a stale retained set
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))

@@ -137,7 +137,7 @@ class Forwarder:
         sent = 0
         now = self._monotonic()
         for message in self._next_batch(room):
-            mid = self.link.publish(message.topic, message.payload, message.qos)
+            mid = self.link.publish(message.topic, message.payload, message.qos, message.retain)
             if mid is None:
                 break
             self._in_flight[mid] = (message.id, now)

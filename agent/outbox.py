@@ -48,6 +48,7 @@ class OutMessage:
     body: dict[str, Any]
     priority: Priority
     qos: int = 1
+    retain: bool = False  # only for state topics (alarm/active): the broker keeps the last one
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class StoredMessage:
     topic: str
     qos: int
     payload: bytes
+    retain: bool = False
     created_s: float = 0.0
 
 
@@ -152,14 +154,13 @@ class Outbox:
             record_id = str(uuid.uuid4())
             body = {**message.body, "seq": seq, "record_id": record_id}
             payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            row = (seq, record_id, int(message.priority), message.topic, message.qos, payload, now)
+            row = (seq, record_id, int(message.priority), message.topic, message.qos, payload)
             cursor = self._db.execute(
-                "INSERT INTO outbox (seq, record_id, priority, topic, qos, payload, created_s)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
+                f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, int(message.retain), now),
             )
             assert cursor.lastrowid is not None
-            stored.append(StoredMessage(cursor.lastrowid, *row))
+            stored.append(StoredMessage(cursor.lastrowid, *row, message.retain, now))
             seq += 1
         self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (seq,))
         return stored
@@ -279,8 +280,7 @@ class Outbox:
         next_seq = recovery.next_seq or int(self._wall() * 1000) * 1000  # never go back
         self._db.execute("BEGIN IMMEDIATE")
         self._db.executemany(
-            "INSERT OR IGNORE INTO outbox (seq, record_id, priority, topic, qos, payload, created_s)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             recovery.rows,
         )
         self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (next_seq,))
@@ -321,7 +321,11 @@ class Outbox:
             " ORDER BY priority, id LIMIT ?",
             (*priorities, min_id, below_id if below_id is not None else 2**63 - 1, limit + len(exclude)),
         ).fetchall()
-        return [StoredMessage(*row) for row in rows if row[0] not in exclude][:limit]
+        return [
+            StoredMessage(i, seq, rid, prio, topic, qos, payload, bool(retain), created)
+            for i, seq, rid, prio, topic, qos, payload, retain, created in rows
+            if i not in exclude
+        ][:limit]
 
     def next_id(self) -> int:
         """The row id the next append will get at the earliest (AUTOINCREMENT never reuses)."""

@@ -29,17 +29,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     topic TEXT NOT NULL,
     qos INTEGER NOT NULL,
     payload BLOB NOT NULL,
+    retain INTEGER NOT NULL DEFAULT 0,
     created_s REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, id);
 CREATE TABLE IF NOT EXISTS store_alarms (alarm_type TEXT PRIMARY KEY, alarm_id TEXT NOT NULL);
 """
-COLUMNS = "seq, record_id, priority, topic, qos, payload, created_s"
+COLUMNS = "seq, record_id, priority, topic, qos, payload, retain, created_s"
 SALVAGE_CHUNK = 1000
 SALVAGE_EMPTY_CHUNKS = 20  # stop after this many id ranges with nothing readable
 
-# (seq, record_id, priority, topic, qos, payload, created_s)
-SalvagedRow = tuple[int, str, int, str, int, bytes, float]
+# (seq, record_id, priority, topic, qos, payload, retain, created_s)
+SalvagedRow = tuple[int, str, int, str, int, bytes, int, float]
 
 
 @dataclass
@@ -60,7 +61,9 @@ def connect(path: Path, wal_max_bytes: int) -> sqlite3.Connection:
     db.execute(f"PRAGMA journal_size_limit={int(wal_max_bytes)}")
     db.executescript(SCHEMA)
     columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
-    if "created_s" not in columns:  # a store written by doseedge 0.1
+    if "retain" not in columns:  # stores written before the retain flag existed
+        db.execute("ALTER TABLE outbox ADD COLUMN retain INTEGER NOT NULL DEFAULT 0")
+    if "created_s" not in columns:  # stores written before the age of a row was kept
         db.execute("ALTER TABLE outbox ADD COLUMN created_s REAL NOT NULL DEFAULT 0")
     return db
 
@@ -93,7 +96,7 @@ def _move_aside(path: Path) -> Path:
 
 def _intact(row: tuple[object, ...]) -> bool:
     """A salvaged row is kept only if every field has its type and the payload names the same message."""
-    seq, record_id, priority, topic, qos, payload, created_s = row
+    seq, record_id, priority, topic, qos, payload, retain, created_s = row
     if not (
         isinstance(seq, int)
         and isinstance(record_id, str)
@@ -101,6 +104,7 @@ def _intact(row: tuple[object, ...]) -> bool:
         and isinstance(topic, str)
         and qos in (0, 1, 2)
         and isinstance(payload, bytes)
+        and retain in (0, 1)
         and isinstance(created_s, int | float)
     ):
         return False

@@ -48,7 +48,7 @@ source_to_reference_cm = 60.0
 source_to_entrance_cm = 65.0
 backscatter_factor = 1.4
 window_s = 0.2
-raise_after_s = 0.0
+raise_after_s = 0.2
 clear_after_s = 0.0
 
 [[devices]]
