@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 
 from agent.app import Agent, configure_logging
@@ -35,6 +36,11 @@ def _explain(config: AgentConfig) -> str:
         )
         for level in config.rate_levels.levels.values():
             lines.append(f"    level {level.mode}: {level.rate_mgy_min:g} mGy/min — {level.citation}")
+    if config.hotlab is not None:
+        from agent.hotlab_explain import explain_hotlab
+
+        driver = next(d.driver for d in config.devices if d.name == config.hotlab.activimeter)
+        lines += explain_hotlab(config.hotlab, driver, date.today())
     return "\n".join(lines)
 
 
