@@ -83,6 +83,8 @@ async def _sender(agent: Agent, broker_up: bool) -> tuple[Send, str, FrontDesk |
         host, port = agent.config.mqtt.host, agent.config.mqtt.port
         desk = await asyncio.to_thread(FrontDesk, host, port, agent.root, f"doseedge-demo-desk-{os.getpid()}")
         for _ in range(10):  # the agent subscribes to cmd/# as it connects: wait until it answers
+            if not agent.link.connected:
+                break
             try:
                 await asyncio.to_thread(desk.send, "ping", {}, 0.5)
                 break
@@ -114,6 +116,8 @@ async def _play(
         await _until(lambda: agent.stop_event is not None, 5.0)
         send, via, desk = await _sender(agent, broker_up)
         for name, args in setup_commands(script, agent.clock.wall()):
+            if running.done():  # --duration shorter than the set-up
+                break
             try:
                 result = await send(name, args)
             except TimeoutError as exc:
