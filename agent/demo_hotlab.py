@@ -33,6 +33,7 @@ from simulators.hotlab_session import HotlabSession, SessionScript, demo_script
 
 HOTLAB_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo-hotlab.toml"
 SOURCE_SERIAL = "CS137-DEMO-0001"
+EXAM, NUCLIDE, FORM = "bone_imaging", "Tc-99m", "phosphonate"  # Table 5 row 1
 HIDDEN = {"schema", "ts", "site", "station", "seq", "record_id", "command", "command_id"}
 Send = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -54,9 +55,9 @@ def setup_commands(script: SessionScript, now: datetime) -> list[tuple[str, dict
         (
             "hotlab_context",
             {
-                "exam": "bone_imaging",
-                "nuclide": "Tc-99m",
-                "chemical_form": "phosphonate",
+                "exam": EXAM,
+                "nuclide": NUCLIDE,
+                "chemical_form": FORM,
                 "prescribed_activity_mbq": 540,
                 "planned_administration": iso_utc(now + timedelta(minutes=15)),
                 "patient_id": "DEMO-PATIENT-0001",
@@ -168,7 +169,8 @@ def run_hotlab_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str
     for key in ("prescribed_tolerance_fraction", "constancy_action_fraction"):
         level = qc.policy(key)
         out.write(f"Level {key}: ±{level.value * 100:g} % ({level.citation})\n")
-    out.write("Level Table 5: maximum usual activity per examination (seed Annexe, Tableau 5)\n\n")
+    table5 = agent.pipeline.hotlab.data.table5.lookup(EXAM, NUCLIDE, FORM)
+    out.write(f"Level Table 5 {EXAM}, {NUCLIDE}: {table5.max_activity_mbq:g} MBq ({table5.citation})\n\n")
 
     def show(record: Any) -> None:
         line = record_line(record)
