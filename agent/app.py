@@ -154,7 +154,7 @@ class Agent:
             "frames_rejected": {p.name: p.driver.counters["frames_rejected"] for p in self.pollers},
         }
 
-    def run_command(self, name: str, payload: bytes) -> None:
+    def run_command(self, name: str, payload: bytes) -> dict[str, Any]:
         """On the loop thread: run a command and queue its result like any other message."""
         result = self.commands.dispatch(name, payload)
         base = envelope(
@@ -164,6 +164,7 @@ class Agent:
             self.config.station.station_id,
         )
         self.pipeline.store([OutMessage(f"cmd_result/{name}", {**base, **result}, Priority.RECORD)])
+        return result
 
     def request_stop(self) -> None:
         if self.stop_event is not None:

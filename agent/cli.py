@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 
 from agent.app import Agent, configure_logging
@@ -30,6 +31,11 @@ def _explain(config: AgentConfig) -> str:
     for device in config.devices:
         lines.append(f"  device {device.name}: {device.driver}")
     lines += explain_fluoroscopy(config)
+    if config.hotlab is not None:
+        from agent.hotlab_explain import explain_hotlab
+
+        driver = next(d.driver for d in config.devices if d.name == config.hotlab.activimeter)
+        lines += explain_hotlab(config.hotlab, driver, date.today())
     return "\n".join(lines)
 
 
@@ -65,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--quiet", action="store_true", help="no live status line")
     check = sub.add_parser("check-config", help="validate a config and explain every problem")
     check.add_argument("-c", "--config", required=True, type=Path)
-    demo = sub.add_parser("demo", help="simulated C-arm procedure crossing 25 mGy/min")
+    demo = sub.add_parser("demo", help="simulated C-arm procedure crossing 25 mGy/min (or a hot lab)")
     demo.add_argument("-c", "--config", type=Path, default=None)
+    demo.add_argument("--station", choices=("carm", "hotlab"), default="carm", help="which demo room")
     demo.add_argument("--duration", type=float, help="stop after S seconds")
     demo.add_argument("--mqtt", type=_mqtt, help="broker address, HOST:PORT")
     simulate = sub.add_parser("simulate", help="start one hardware simulator standalone")
@@ -92,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             config = load_config(args.config)
             print(format_status(store_status(config.store.path, config.store.max_bytes)))
             return 0
+        if args.command == "demo" and args.station == "hotlab":
+            from agent.demo_hotlab import HOTLAB_CONFIG, run_hotlab_demo
+
+            return run_hotlab_demo(args.config or HOTLAB_CONFIG, args.duration, args.mqtt)
         if args.command == "demo":
             from agent.demo import DEMO_CONFIG, run_demo
 

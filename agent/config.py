@@ -312,6 +312,25 @@ def _triggers(
         return None
 
 
+def _activimeter_problems(name: str, devices: list[DriverConfig], broken: set[str]) -> list[ConfigProblem]:
+    """`[hotlab].activimeter` must name a device whose driver's registry role is "activimeter"."""
+    if name in broken:
+        return []  # its own table already has a problem
+    device = next((d for d in devices if d.name == name), None)
+    kinds = ", ".join(sorted(n for n, spec in DRIVERS.items() if spec.role == "activimeter"))
+    if device is None:
+        return [ConfigProblem("hotlab.activimeter", f"no device named {name!r} in [[devices]]")]
+    role = DRIVERS[device.driver].role
+    if role != "activimeter":
+        return [
+            ConfigProblem(
+                "hotlab.activimeter",
+                f"device {name!r} is a {device.driver} ({role}), not an activimeter (drivers: {kinds})",
+            )
+        ]
+    return []
+
+
 def parse_config(text: str, source: str = "<config>") -> AgentConfig:
     """Parse and validate; raise ConfigError listing every problem."""
     problems: list[ConfigProblem] = []
@@ -344,9 +363,8 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
     hotlab = None
     if "hotlab" in raw:
         hotlab = build_dataclass(HotlabConfig, raw["hotlab"], "hotlab", problems)
-        names = {d.name for d in devices} | broken
-        if hotlab is not None and hotlab.activimeter not in names:
-            problems.append(ConfigProblem("hotlab.activimeter", f"no device named {hotlab.activimeter!r}"))
+        if hotlab is not None:
+            problems += _activimeter_problems(hotlab.activimeter, devices, broken)
     if problems:
         index = LineIndex(text)
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]

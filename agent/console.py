@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from agent.hotlab_view import status_text as hotlab_status
 from agent.notices import AlarmNotice
 from agent.pipeline import Pipeline
 
@@ -46,6 +47,8 @@ class Console:
             beam = self._paint("BEAM ON ", YELLOW) if fluoro.beam_on else "beam off"
             parts.append(f"{beam}  dose rate {fluoro.esak_rate_mgy_min:6.1f}{limit} mGy/min ({fluoro.mode})")
             parts.append(f"KAP {fluoro.kap_total_gy_cm2:8.3f} Gy·cm²")
+        if self.pipeline.hotlab is not None:
+            parts.append(hotlab_status(self.pipeline.hotlab.live))
         active = list(self.pipeline.active_alarms.values())
         if active:
             parts.append(self._paint(f" ALARM: {active[-1].alarm_type} ", RED))

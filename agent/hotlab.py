@@ -18,18 +18,19 @@ from typing import Any
 from agent.alarm_latch import AlarmLatch
 from agent.clock import Clock, iso_utc
 from agent.commands import CommandRouter
-from agent.errors import CommandError
 from agent.hotlab_config import HotlabConfig
-from agent.hotlab_context import PreparationContext, parse_context, parse_time
+from agent.hotlab_context import PreparationContext, parse_context
 from agent.hotlab_qc import QcDesk
+from agent.hotlab_spot import SpotChecks
 from agent.hotlab_store import HotlabStore
+from agent.hotlab_view import LiveState
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
 from agent.pseudonym import Pseudonymiser
 from drivers.model import Reading, Status
 from limits import hotlab as checks
 from limits.decay import decay_factor
 from limits.hotlab_data import HotlabData, load_hotlab_data
-from limits.stability import StabilityDetector, StabilityPolicy
+from limits.stability import StabilityDetector, StabilityPolicy, StableMeasurement
 
 
 def _unpublished(evaluation: Evaluation) -> None:
@@ -52,6 +53,16 @@ class HotlabMonitor:
         self.publish: Callable[[Evaluation], None] = _unpublished  # set by the pipeline
         self.last_tc99m_mbq: float | None = None
         self.measurements = 0
+        self.live: LiveState | None = None  # what the live view shows
+        self.spot = SpotChecks(
+            config,
+            self.data,
+            clock,
+            self.pseudonymiser,
+            self.qc.policy,
+            lambda: self.last_tc99m_mbq,
+            lambda evaluation: self.publish(evaluation),
+        )
 
     def concerns(self, reading: Reading) -> bool:
         return reading.device == self.config.activimeter
@@ -60,11 +71,9 @@ class HotlabMonitor:
     def observe(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
         out = self.qc.watch(wall)
         self._calibration_watch(wall, out)
-        m = reading.get("activity")
-        if m is None:
-            return out
         nuclide = reading.labels.get("nuclide", "unknown")
         chamber = reading.labels.get("chamber", "1")
+        # Over-range readings carry no number (drivers/capintec.py): judge the status first.
         over = reading.status == Status.OVER_RANGE
         self._latched(
             out,
@@ -75,6 +84,12 @@ class HotlabMonitor:
             "Activimeter back in range",
             {"device": reading.device, "nuclide": nuclide, "chamber": chamber},
         )
+        m = reading.get("activity")
+        if m is None:
+            if over:
+                self.detector.sample(t_mono, 0.0, nuclide, chamber, valid=False)
+                self._show(out, nuclide, chamber, None, "over_range")
+            return out
         valid = reading.status == Status.OK
         if valid and self.qc.wants_any_reading():
             self._merge(out, self.qc.take(m.value, wall))
@@ -82,7 +97,7 @@ class HotlabMonitor:
         stable = self.detector.sample(
             t_mono, m.value, nuclide, chamber, valid, half_life.half_life_s if half_life else None
         )
-        out.derived["activity_state"] = "over_range" if over else ("stable" if stable else "settling")
+        self._show(out, nuclide, chamber, m.value, self._state(reading, m.value, stable is not None))
         if stable is None:
             return out
         if self.qc.wants_stable(nuclide):
@@ -91,13 +106,24 @@ class HotlabMonitor:
         self._measurement(reading, stable.activity_mbq, m.raw_value, m.raw_unit, stable, wall, out)
         return out
 
+    def _state(self, reading: Reading, activity_mbq: float, stable_now: bool) -> str:
+        if reading.status != Status.OK:
+            return str(reading.status)
+        if stable_now or self.detector.holding:
+            return "stable"
+        return "empty" if activity_mbq < self.config.presence_mbq else "settling"
+
+    def _show(self, out: Evaluation, nuclide: str, chamber: str, mbq: float | None, state: str) -> None:
+        out.derived["activity_state"] = state
+        self.live = LiveState(nuclide, chamber, mbq, state)
+
     def _measurement(
         self,
         reading: Reading,
         activity: float,
         raw: float,
         raw_unit: str,
-        stable: Any,
+        stable: StableMeasurement,
         wall: datetime,
         out: Evaluation,
     ) -> None:
@@ -256,8 +282,8 @@ class HotlabMonitor:
         router.register("hotlab_context", self.cmd_context)
         router.register("hotlab_source", self.qc.register_source)
         router.register("hotlab_qc", self.cmd_qc)
-        router.register("hotlab_discharge", self.cmd_discharge)
-        router.register("hotlab_eluate", self.cmd_eluate)
+        router.register("hotlab_discharge", self.spot.discharge)
+        router.register("hotlab_eluate", self.spot.eluate)
 
     def cmd_context(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("clear") is True:
@@ -270,85 +296,3 @@ class HotlabMonitor:
         result, evaluation = self.qc.command(args, self.clock.wall())
         self.publish(evaluation)
         return result
-
-    def cmd_discharge(self, args: dict[str, Any]) -> dict[str, Any]:
-        nuclide = str(args.get("nuclide", "I-131"))
-        level = self.data.discharge.get(nuclide)
-        if level is None:
-            raise CommandError(
-                f"Table 6 gives no discharge level for {nuclide!r} (known: {', '.join(self.data.discharge)})"
-            )
-        derived: dict[str, Any] = {}
-        if "retained_activity_mbq" in args:
-            retained = _number(args, "retained_activity_mbq")
-        elif "dose_rate_usv_h" in args:
-            factor = self.config.discharge_mbq_per_usv_h
-            if factor is None:
-                raise CommandError(
-                    "no [hotlab].discharge_mbq_per_usv_h configured: enter retained_activity_mbq"
-                )
-            rate = _number(args, "dose_rate_usv_h")
-            retained = checks.retained_from_dose_rate_mbq(rate, factor)
-            derived = {"dose_rate": {"value": rate, "unit": "µSv/h"}, "conversion_mbq_per_usv_h": factor}
-        else:
-            raise CommandError("give retained_activity_mbq or dose_rate_usv_h")
-        finding = checks.check_discharge(retained, level)
-        pseudonym = (
-            self.pseudonymiser.pseudonym(args["patient_id"])
-            if isinstance(args.get("patient_id"), str)
-            else None
-        )
-        record = {
-            "nuclide": nuclide,
-            "retained_activity": {"value": round(retained, 2), "unit": "MBq"},
-            **derived,
-            "patient_pseudonym": pseudonym,
-            "checked_at": iso_utc(self.clock.wall()),
-            "check": finding.as_details(),
-        }
-        self._emit_finding("discharge", finding, record)
-        return {
-            "exceeded": finding.exceeded,
-            "retained_activity_mbq": round(retained, 2),
-            "level_mbq": level.max_activity_mbq,
-        }
-
-    def cmd_eluate(self, args: dict[str, Any]) -> dict[str, Any]:
-        mo99 = _number(args, "mo99_kbq")
-        tc99m = _number(args, "tc99m_mbq") if "tc99m_mbq" in args else self.last_tc99m_mbq
-        if tc99m is None or tc99m <= 0:
-            raise CommandError("give tc99m_mbq (no stable Tc-99m measurement yet)")
-        elapsed = 0.0
-        if "planned_administration" in args:
-            elapsed = (
-                parse_time(args["planned_administration"], "planned_administration") - self.clock.wall()
-            ).total_seconds()
-        hl = self.data.half_lives
-        level = self.qc.policy("mo99_breakthrough_kbq_per_mbq")
-        finding = checks.check_mo99(
-            mo99, tc99m, level, hl.get("Mo-99").half_life_s, hl.get("Tc-99m").half_life_s, elapsed
-        )
-        record = {
-            "generator": args.get("generator"),
-            "checked_at": iso_utc(self.clock.wall()),
-            "check": finding.as_details(),
-        }
-        self._emit_finding("eluate", finding, record)
-        return {"exceeded": finding.exceeded, "kbq_per_mbq": round(finding.value, 4), "level": level.value}
-
-    def _emit_finding(self, kind: str, finding: checks.Finding, record: dict[str, Any]) -> None:
-        """A discharge or eluate check: a record each time; an exceedance stays raised until the next one."""
-        out = Evaluation(records=[RecordNotice(kind, record)])
-        cleared = self.latch.clear(f"check:{kind}", f"Superseded by a new {kind} check")
-        if cleared is not None:
-            out.alarms.append(cleared)
-        if finding.exceeded:
-            self._alarm(out, f"check:{kind}", f"activity_{finding.check}", finding.message, record)
-        self.publish(out)
-
-
-def _number(args: dict[str, Any], key: str) -> float:
-    value = args.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise CommandError(f"{key} must be a number ≥ 0")
-    return float(value)

@@ -6,15 +6,18 @@ limits/data/hotlab-policy.toml; a key set here overrides its row and records the
 
 from __future__ import annotations
 
-__all__ = ["HotlabConfig"]
+__all__ = ["HotlabConfig", "resolve_policy"]
 
 import re
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits.hotlab_data import PolicyValue
+
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
+SITE = "station configuration [hotlab]"
 POLICY_KEYS = (
     "prescribed_tolerance_fraction",
     "paediatric_tolerance_fraction",
@@ -84,3 +87,14 @@ class HotlabConfig:
         if warning is not None and action is not None and warning >= action:
             problems.append(("constancy_warning_fraction", "must be below constancy_action_fraction"))
         return problems
+
+
+def resolve_policy(config: HotlabConfig, defaults: dict[str, PolicyValue], key: str) -> PolicyValue:
+    """The cited default of limits/data/hotlab-policy.toml, or the station's override citing both."""
+    default = defaults[key]
+    override = getattr(config, key, None)
+    if override is None:
+        return default
+    return PolicyValue(
+        key, float(override), default.unit, f"{SITE}.{key} (default {default.value:g}: {default.citation})"
+    )

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from agent.alarm_latch import AlarmLatch
 from agent.clock import iso_utc
 from agent.errors import CommandError
-from agent.hotlab_config import HotlabConfig
+from agent.hotlab_config import SITE, HotlabConfig, resolve_policy
 from agent.hotlab_context import parse_time
 from agent.hotlab_store import HotlabStore
 from agent.notices import Evaluation, RecordNotice
@@ -27,7 +27,6 @@ from limits import activimeter_qc as qc
 from limits.hotlab_data import HotlabData, PolicyValue
 
 TESTS = ("constancy", "accuracy", "linearity", "background", "zero")
-SITE = "station configuration [hotlab]"
 
 
 @dataclass(frozen=True)
@@ -50,16 +49,7 @@ class QcDesk:
         self.armed: _Armed | None = None
 
     def policy(self, key: str) -> PolicyValue:
-        default = self.data.policy[key]
-        override = getattr(self.config, key, None)
-        if override is None:
-            return default
-        return PolicyValue(
-            key,
-            float(override),
-            default.unit,
-            f"{SITE}.{key} (default {default.value:g}: {default.citation})",
-        )
+        return resolve_policy(self.config, self.data.policy, key)
 
     def local_date(self, wall: datetime) -> str:
         return wall.astimezone(self.tz).date().isoformat()

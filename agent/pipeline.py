@@ -51,6 +51,7 @@ class Pipeline:
             self.hotlab.publish = self.publish_evaluation
             self.monitors.append(self.hotlab)
         self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
+        self.record_listeners: list[Callable[[RecordNotice], None]] = []
         self.counters: Counter[str] = Counter()
         self._unstored: list[OutMessage] = []
         self._lost_alarm_ids: dict[str, str] = {}
@@ -100,6 +101,9 @@ class Pipeline:
             for r in records
         ]
         self.counters["records"] += len(records)
+        for record in records:
+            for listener in self.record_listeners:
+                listener(record)
         return messages
 
     def on_availability(self, device: str, available: bool, error: str) -> None:

@@ -45,6 +45,11 @@ class StabilityDetector:
         self._setting: tuple[str, str] | None = None
         self._recorded: tuple[float, float] | None = None  # (t, activity) of this insertion's record
 
+    @property
+    def holding(self) -> bool:
+        """True while the chamber still holds the insertion last measured (for the live view)."""
+        return self._recorded is not None
+
     def _restart(self, forget_record: bool) -> None:
         self._samples.clear()
         if forget_record:

@@ -62,6 +62,13 @@ class CapintecSimulator(SerialSimulator):
         self._t0 = self._monotonic()
         return super().start(link)
 
+    def restart_source(self) -> None:
+        """Time zero of the ActivitySource is now (a scripted session starts when the demo is ready)."""
+        self._t0 = self._monotonic()
+
+    def source_time_s(self) -> float:
+        return self._monotonic() - self._t0
+
     def device_reply(self, buffer: bytes) -> tuple[int, list[bytes]]:
         if buffer[:1] == b"@":
             self._armed = True
@@ -122,7 +129,7 @@ class CapintecSimulator(SerialSimulator):
         if not self._exists(digit):
             return format_error("4")
         chamber = int(digit)
-        nuclide, activity_mbq, over_range = self.source.reading_at(self._monotonic() - self._t0, chamber)
+        nuclide, activity_mbq, over_range = self.source.reading_at(self.source_time_s(), chamber)
         shown = device_nuclide_name(self.selected.get(chamber, nuclide))
         if over_range or self.faults.over_range:
             return format_reading(chamber, shown, "", "0", self.frozen)

@@ -14,7 +14,7 @@ Each simulated cycle counts as one QC day for the drift of the check source. Noi
 
 from __future__ import annotations
 
-__all__ = ["HotlabSession", "SessionScript"]
+__all__ = ["HotlabSession", "SessionScript", "demo_script"]
 
 import math
 import zlib
@@ -31,6 +31,7 @@ class SessionScript:
     cs137_certified_mbq: float = 7.4  # 200 µCi check source
     cs137_age_s: float = 2 * 365.25 * 86400  # since its certificate
     cs137_drift_per_day: float = 0.02  # apparent response drift: +2 %/day → out of ±10 % by day 6
+    first_day: int = 0  # the QC day of the first cycle (6: the check source is already out of tolerance)
     syringe_mbq_at_start: float = 740.0
     range_max_mbq: float = 100_000.0
     eluate_mbq: float = 150_000.0
@@ -70,7 +71,7 @@ class HotlabSession:
         if phase < s.t_background_s:
             return "Tc-99m", s.background_mbq * noise, False
         if phase < s.t_source_s:
-            drift = 1 + s.cs137_drift_per_day * day
+            drift = 1 + s.cs137_drift_per_day * (s.first_day + day)
             return "Cs-137", self.expected_cs137_mbq(t_s) * drift * noise, False
         if phase < s.t_empty_s:
             return "Tc-99m", s.background_mbq * noise, False
@@ -85,3 +86,23 @@ class HotlabSession:
         if phase < s.t_eluate_s:
             return "Tc-99m", s.range_max_mbq, s.eluate_mbq > s.range_max_mbq
         return "Tc-99m", s.background_mbq * noise, False
+
+
+def demo_script() -> SessionScript:
+    """`doseedge demo --station hotlab`: one short cycle on the 7th QC day (the source is +12 %).
+
+    Cs-137 in the well 3–10 s, a 555 MBq (15 mCi) Tc-99m syringe lowered 12–15 s and at rest until
+    26 s, withdrawn, an eluate beyond range 27–31 s. A bone scan's 600 MBq (Table 5 row 1) is above it.
+    """
+    return SessionScript(
+        first_day=6,
+        syringe_mbq_at_start=555.0,
+        t_background_s=3.0,
+        t_source_s=10.0,
+        t_empty_s=12.0,
+        t_lowering_s=15.0,
+        t_at_rest_s=26.0,
+        t_withdrawn_s=27.0,
+        t_eluate_s=31.0,
+        cycle_s=34.0,
+    )

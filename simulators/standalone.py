@@ -9,6 +9,7 @@ from typing import Any
 from limits.dosimetry import Geometry
 from simulators import SIMULATORS
 from simulators.activity_source import DecayingSource
+from simulators.hotlab_session import HotlabSession
 from simulators.procedure import Procedure, Segment, demo_procedure
 
 
@@ -22,4 +23,9 @@ def demo_simulator(name: str) -> tuple[Any, str]:
     if name == "dap_line":
         meters = {"01": Procedure((Segment(3600, 3.0),)), "02": Procedure((Segment(3600, 0.5),))}
         return factory(meters), "two meters at addresses 01 and 02 (send '#01M' CR LF)"
+    if name == "capintec_crc":
+        return factory(HotlabSession()), (
+            "the hot-lab session (80 s cycle: background, Cs-137 check source drifting, "
+            "Tc-99m syringe lowered then decaying, eluate over range)"
+        )
     return factory(DecayingSource("Tc-99m", 740.0)), "a 740 MBq Tc-99m syringe, decaying"

@@ -53,3 +53,30 @@ def test_site_values_without_cited_default_are_required() -> None:
     found = problems('[hotlab]\nactivimeter = "dc1"\ncalibration_date = "2026-03-01"\n')
     assert any("hotlab.background_max_mbq: required key is missing" in p for p in found)
     assert any("hotlab.zero_tolerance_mbq: required key is missing" in p for p in found)
+
+
+HOTLAB = (
+    '[hotlab]\nactivimeter = "{name}"\ncalibration_date = "2026-03-01"\n'
+    "background_max_mbq = 0.05\nzero_tolerance_mbq = 0.005\n"
+)
+DAP = '[[devices]]\nname = "dap1"\ndriver = "ptw_diamentor"\nport = "/dev/ttyUSB0"\n'
+CRC = '[[devices]]\nname = "crc1"\ndriver = "capintec_crc"\nport = "/dev/ttyUSB1"\n'
+
+
+def test_activimeter_must_name_a_device_whose_role_is_activimeter() -> None:
+    found = problems(DAP + CRC + HOTLAB.format(name="dap1"))
+    assert found == [
+        "line 13: hotlab.activimeter: device 'dap1' is a ptw_diamentor (dap_meter), not an activimeter "
+        "(drivers: atomlab500, capintec_crc, veenstra_vdc404, veenstra_vik202)"
+    ]
+
+
+def test_an_activimeter_device_is_accepted() -> None:
+    config = parse_config(BASE + DAP + CRC + HOTLAB.format(name="crc1"))
+    assert config.hotlab is not None and config.hotlab.activimeter == "crc1"
+
+
+def test_a_broken_activimeter_table_is_reported_once() -> None:
+    broken = CRC.replace('port = "/dev/ttyUSB1"\n', 'port = "/dev/ttyUSB1"\nchambers = [9]\n')
+    found = problems(broken + HOTLAB.format(name="crc1"))
+    assert len(found) == 1 and "devices[0].chambers" in found[0]

@@ -1,0 +1,107 @@
+"""The hot-lab station from the command line: check-config explains the levels, the demo runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.config import load_config
+from agent.hotlab_explain import explain_hotlab
+from simulators.mosquitto import MosquittoBroker, free_port
+from tests.fakes import Subscriber
+
+ROOT = Path(__file__).resolve().parents[1]
+DOSEEDGE = [sys.executable, "-m", "agent.cli"]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize("name", ["hotlab.toml", "demo-hotlab.toml"])
+def test_check_config_lists_every_hotlab_level_with_its_source(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-config", "-c", str(ROOT / "config" / name)]) == 0
+    out = capsys.readouterr().out
+    assert "hotlab: activimeter crc1 (capintec_crc), calibrated 2026-03-01, due 2027-03-01" in out
+    assert (
+        "level prescribed_tolerance_fraction: 0.2 (fraction of the prescribed activity) — US 10 CFR 35.63(d)"
+        in out
+    )
+    assert "level constancy_action_fraction: 0.1" in out and "action level ±10 %" in out
+    assert "level Table 5 maximum usual activity: 65 rows" in out
+    assert "level discharge I-131: 1100 MBq — dz-2015-table6 row 1" in out
+
+
+def test_an_override_is_cited_as_station_configuration() -> None:
+    config = load_config(ROOT / "config" / "hotlab.toml")
+    assert config.hotlab is not None
+    lines = explain_hotlab(
+        replace(config.hotlab, constancy_action_fraction=0.08), "capintec_crc", date(2027, 3, 2)
+    )
+    assert "OVERDUE today" in lines[0]
+    (action,) = [line for line in lines if "constancy_action_fraction" in line]
+    assert "0.08" in action
+    assert "station configuration [hotlab].constancy_action_fraction (default 0.1: dosimetry.md §5" in action
+
+
+def test_hotlab_demo_runs_sends_the_context_over_mqtt_and_prints_the_alarm(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    subscriber = Subscriber(broker.host, broker.port, "doseedge/#", client_id="hotlab-demo-test")
+    try:
+        result = subprocess.run(
+            [
+                *DOSEEDGE,
+                "demo",
+                "--station",
+                "hotlab",
+                "--duration",
+                "12",
+                "--mqtt",
+                f"127.0.0.1:{broker.port}",
+            ],
+            cwd=tmp_path,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert subscriber.wait_for(lambda s: s.bodies("/record/qc"), 5)
+    finally:
+        subscriber.close()
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "simulated Capintec CRC-25R on /dev/pts/" in out
+    assert "-> MQTT doseedge/demo-hospital/hotlab-1/cmd/hotlab_context" in out
+    assert "!! ALARM  Activimeter Constancy fail" in out and "action ±10 %" in out
+    assert "== record/qc: constancy FAIL" in out
+    assert "Cs-137 ch1" in out  # the live view shows the well
+    assert (tmp_path / "var" / "demo-hotlab" / "hotlab.json").exists()
+    (context,) = subscriber.bodies("/cmd/hotlab_context")  # a real MQTT command
+    assert context["exam"] == "bone_imaging"
+    assert subscriber.bodies("/cmd_result/hotlab_context")[0]["ok"] is True
+    (qc,) = subscriber.bodies("/record/qc")
+    assert qc["result"] == "fail"
+
+
+def test_hotlab_demo_without_a_broker_sends_the_commands_straight_to_the_agent(tmp_path: Path) -> None:
+    port = free_port()
+    result = subprocess.run(
+        [*DOSEEDGE, "demo", "--station", "hotlab", "--duration", "10", "--mqtt", f"127.0.0.1:{port}"],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"No MQTT broker answers at 127.0.0.1:{port}" in result.stdout
+    assert "-> the agent's command router, cmd/hotlab_context" in result.stdout
+    assert "!! ALARM  Activimeter Constancy fail" in result.stdout
+    assert (tmp_path / "var" / "demo-hotlab" / "outbox.sqlite").exists()
