@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from drivers.modbus import ModbusConfig, build_modbus
 from drivers.model import Reading
 from drivers.ptw_diamentor import PtwDiamentor, PtwDiamentorConfig
 from drivers.transport import SerialTransport
@@ -61,6 +62,15 @@ DRIVERS: dict[str, DriverSpec] = {
         simulator="ptw_diamentor",
         sample_config="config/carm-room.toml",
         golden_dir="tests/drivers/ptw_diamentor",
+    ),
+    "modbus": DriverSpec(
+        name="modbus",
+        config_type=ModbusConfig,
+        factory=build_modbus,
+        role="generator",
+        simulator="modbus_generator",
+        sample_config="config/generator-room.toml",
+        golden_dir="tests/drivers/modbus",
     ),
 }
 
