@@ -49,8 +49,12 @@ def _simulate(name: str) -> int:
     geometry = Geometry(100.0, 60.0, 65.0, 1.4)
     simulator = SIMULATORS[name](demo_procedure(geometry, loop=True))
     path = simulator.start()
-    print(f"{name} simulator on {path} (9600 8N1), looping the demo procedure. Ctrl-C stops it.")
-    print(f"  e.g. python -m serial.tools.miniterm {path} 9600")
+    hint = getattr(simulator, "connect_hint", None)  # network simulators say how to reach them
+    if hint:
+        print(f"{hint}\n  looping the demo procedure. Ctrl-C stops it.")
+    else:
+        print(f"{name} simulator on {path} (9600 8N1), looping the demo procedure. Ctrl-C stops it.")
+        print(f"  e.g. python -m serial.tools.miniterm {path} 9600")
     sys.stdout.flush()
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

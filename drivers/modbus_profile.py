@@ -191,11 +191,14 @@ def _protocol_address(
     return address
 
 
-def _resolve(header: ProfileSpec, specs: list[PointSpec], problems: list[ConfigProblem]) -> list[MapPoint]:
+def _resolve(
+    header: ProfileSpec, specs: list[tuple[int, PointSpec]], problems: list[ConfigProblem]
+) -> list[MapPoint]:
+    """Protocol addresses, overlap and duplicate checks, inherited word order: the MapPoints."""
     points: list[MapPoint] = []
-    owner: dict[tuple[str, int], str] = {}
+    owner: dict[tuple[str, int], int] = {}
     names: set[str] = set()
-    for i, spec in enumerate(specs):
+    for i, spec in specs:
         key = f"points[{i}]"
         if spec.name in names:
             problems.append(ConfigProblem(f"{key}.name", f"duplicate point name {spec.name!r}"))
@@ -204,10 +207,11 @@ def _resolve(header: ProfileSpec, specs: list[PointSpec], problems: list[ConfigP
         if address is None:
             continue
         for a in range(address, address + REGISTER_COUNT[spec.type]):
-            other = owner.setdefault((spec.table, a), spec.name)
-            if other != spec.name:
+            other = owner.setdefault((spec.table, a), i)
+            if other != i:
+                first = dict(specs)[other].name
                 problems.append(
-                    ConfigProblem(f"{key}.address", f"{spec.name!r} overlaps {other!r} at {spec.table} {a}")
+                    ConfigProblem(f"{key}.address", f"{spec.name!r} overlaps {first!r} at {spec.table} {a}")
                 )
                 break
         scale, offset = spec.linear()
@@ -241,15 +245,16 @@ def parse_profile(text: str, source: str = "<profile>") -> RegisterMap:
         if key not in ("profile", "points"):
             problems.append(ConfigProblem(key, "unknown table (known: profile, points)"))
     header = build_dataclass(ProfileSpec, raw.get("profile", {}), "profile", problems)
-    specs: list[PointSpec] = []
+    specs: list[tuple[int, PointSpec]] = []
     tables: Any = raw.get("points", [])
     if not isinstance(tables, list) or not tables:
         problems.append(ConfigProblem("points", "needs at least one [[points]] table"))
         tables = []
     for i, table in enumerate(tables):
+        before = len(problems)
         spec = build_dataclass(PointSpec, table, f"points[{i}]", problems)
-        if spec is not None:
-            specs.append(spec)
+        if spec is not None and len(problems) == before:  # only sound points are placed
+            specs.append((i, spec))
     points = _resolve(header, specs, problems) if header is not None else []
     if problems:
         index = LineIndex(text)

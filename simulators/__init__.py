@@ -10,8 +10,10 @@ __all__ = ["SIMULATORS"]
 from collections.abc import Callable
 from typing import Any
 
+from simulators.modbus_generator import ModbusGeneratorSimulator
 from simulators.ptw_diamentor import DiamentorSimulator
 
 SIMULATORS: dict[str, Callable[..., Any]] = {
     "ptw_diamentor": DiamentorSimulator,
+    "modbus_generator": ModbusGeneratorSimulator,
 }
