@@ -20,6 +20,7 @@ from __future__ import annotations
 
 __all__ = ["EXCEPTION_NAMES", "PymodbusLink", "RegisterLink"]
 
+import logging
 from typing import Protocol
 
 from pymodbus import FramerType
@@ -68,6 +69,11 @@ class PymodbusLink:
         timeout_s: float = 1.0,
     ) -> None:
         self.where = f"{host}:{tcp_port}" if transport == "tcp" else port
+        # pymodbus logs every failed request at ERROR with a packet dump; the agent's poller logs on
+        # lost/recovered transitions instead. Only quieten it if nobody configured its level.
+        pymodbus_log = logging.getLogger("pymodbus")
+        if pymodbus_log.level == logging.NOTSET:
+            pymodbus_log.setLevel(logging.CRITICAL)
         self._client: ModbusTcpClient | ModbusSerialClient
         if transport == "tcp":
             self._client = ModbusTcpClient(host, port=tcp_port, timeout=timeout_s, retries=0)

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
@@ -91,7 +91,7 @@ class ModbusGeneratorSimulator:
             how = f'transport = "rtu", port = "{self.url}"'
         return (
             f"modbus_generator: Modbus {self.transport.upper()} on {self.url}, device id(s) {ids}, "
-            f"profile {self.regmap.name!r}\n  in a [[devices]] entry: driver = \"modbus\", {how}"
+            f'profile {self.regmap.name!r}\n  in a [[devices]] entry: driver = "modbus", {how}'
         )
 
     # ------------------------------------------------------------ lifecycle
@@ -136,7 +136,8 @@ class ModbusGeneratorSimulator:
                 trace_packet=self._trace,
             )
         await server.serve_forever(background=True)
-        self.port = server.transport.sockets[0].getsockname()[1]
+        listener = cast(asyncio.Server, server.transport)  # both listen with loop.create_server
+        self.port = listener.sockets[0].getsockname()[1]
         self._server = server
 
     # ------------------------------------------------------------ device model
@@ -156,7 +157,12 @@ class ModbusGeneratorSimulator:
                     if bits
                     else SimData(65535, values=[0], datatype=DataType.REGISTERS)
                 )
-        simdata = (tables["coil"], tables["discrete_input"], tables["holding_register"], tables["input_register"])
+        simdata = (
+            tables["coil"],
+            tables["discrete_input"],
+            tables["holding_register"],
+            tables["input_register"],
+        )
         return SimDevice(id=unit, simdata=simdata, action=functools.partial(self._action, unit))
 
     def raw_registers(self, unit: int, point: MapPoint) -> list[int]:

@@ -176,7 +176,9 @@ def test_in_range_words_decode_or_frame_error_only(registers: list[int], mode: i
     try:
         decode_reading(EXAMPLE, answers)
     except FrameError:
-        assert mode > 3 or not math.isfinite(struct.unpack(">f", struct.pack(">HH", registers[2], registers[1]))[0])
+        assert mode > 3 or not math.isfinite(
+            struct.unpack(">f", struct.pack(">HH", registers[2], registers[1]))[0]
+        )
 
 
 TYPES = st.sampled_from(["u16", "i16", "u32", "i32", "f32", "f64"])

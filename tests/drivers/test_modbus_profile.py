@@ -27,6 +27,13 @@ scale = 0.1
 """
 
 
+def point(name: str = "a", table: str = "input_register", address: int = 30002, **more: str) -> str:
+    """One [[points]] table; values in `more` are TOML literals."""
+    lines = [f'name = "{name}"', f'table = "{table}"', f"address = {address}"]
+    lines += [f"{key} = {value}" for key, value in more.items()]
+    return "\n[[points]]\n" + "\n".join(lines) + "\n"
+
+
 def problems_of(text: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
         parse_profile(text, "t.toml")
@@ -38,53 +45,48 @@ def test_a_good_profile_parses() -> None:
     assert regmap.point("kvp").address == 0 and regmap.point("kvp").scale == 0.1
 
 
+U16 = '"u16"'
+
+
 @pytest.mark.parametrize(
-    ("point", "expected"),
+    ("text", "expected"),
     [
-        ('name = "a"\ntable = "input_register"\ntype = "u16"\nquantity = "kvp"', "address: required key"),
-        ('name = "a"\ntable = "coil"\naddress = 1\ntype = "u16"\nquantity = "beam_on"', "must have type bool"),
         (
-            'name = "a"\ntable = "input_register"\naddress = 30001\ntype = "bool"\nquantity = "beam_on"',
-            "must have type one of",
+            '\n[[points]]\nname = "a"\ntable = "coil"\ntype = "bool"\nquantity = "beam_on"\n',
+            "address: required key",
         ),
-        ('name = "a"\ntable = "input_register"\naddress = 30002\ntype = "u17"\nquantity = "kvp"', "type: must be"),
-        ('name = "a"\ntable = "input_register"\naddress = 30002\ntype = "u16"\nquantity = "kv"', "unknown quantity"),
-        ('name = "a"\ntable = "input_register"\naddress = 30002\ntype = "u16"', "exactly one of quantity"),
+        (point(table="coil", address=1, type=U16, quantity='"beam_on"'), "must have type bool"),
+        (point(type='"bool"', quantity='"beam_on"'), "must have type one of"),
+        (point(type='"u17"', quantity='"kvp"'), "type: must be"),
+        (point(type=U16, quantity='"kv"'), "unknown quantity"),
+        (point(type=U16), "exactly one of quantity"),
+        (point(table="holding_register", type=U16, quantity='"kvp"'), "not a modicon holding_register"),
+        (point(type=U16, quantity='"kvp"', scale="0"), "scale: must be a finite non-zero"),
         (
-            'name = "a"\ntable = "holding_register"\naddress = 30002\ntype = "u16"\nquantity = "kvp"',
-            "not a modicon holding_register address",
-        ),
-        (
-            'name = "a"\ntable = "input_register"\naddress = 30002\ntype = "u16"\nquantity = "kvp"\nscale = 0',
-            "scale: must be a finite non-zero",
-        ),
-        (
-            'name = "a"\ntable = "input_register"\naddress = 30002\ntype = "u16"\nquantity = "sid"\n'
-            "raw_range = [0, 0]\nvalue_range = [80, 130]",
+            point(type=U16, quantity='"sid"', raw_range="[0, 0]", value_range="[80, 130]"),
             "the two raw values must differ",
         ),
-        (
-            'name = "a"\ntable = "input_register"\naddress = 30002\ntype = "u16"\nquantity = "kvp"\ncolour = 1',
-            "colour: unknown key",
-        ),
+        (point(type=U16, quantity='"sid"', raw_range="[0, 10]"), "two numbers each"),
+        (point(type=U16, quantity='"kvp"', colour="1"), "colour: unknown key"),
+        (point(address=99999, type=U16, quantity='"kvp"'), "not a modicon input_register"),
     ],
 )
-def test_point_problems_are_reported_with_key_and_line(point: str, expected: str) -> None:
-    found = problems_of(HEADER + GOOD_POINT + "\n[[points]]\n" + point + "\n")
+def test_point_problems_are_reported_with_key_and_line(text: str, expected: str) -> None:
+    found = problems_of(HEADER + GOOD_POINT + text)
     assert any(expected in p for p in found), found
     assert all(p.startswith("line ") for p in found), found
 
 
 def test_overlapping_registers() -> None:
     text = HEADER + GOOD_POINT.replace('type = "u16"', 'type = "u32"')
-    text += '\n[[points]]\nname = "ma"\ntable = "input_register"\naddress = 30002\ntype = "u16"\nquantity = "tube_current"\n'
+    text += point("ma", type=U16, quantity='"tube_current"')
     found = problems_of(text)
     assert any("'ma' overlaps 'kvp' at input_register 1" in p for p in found), found
 
 
 def test_same_address_in_different_tables_is_fine() -> None:
     text = HEADER + GOOD_POINT
-    text += '\n[[points]]\nname = "ma"\ntable = "holding_register"\naddress = 40001\ntype = "u16"\nquantity = "tube_current"\n'
+    text += point("ma", "holding_register", 40001, type=U16, quantity='"tube_current"')
     assert len(parse_profile(text).points) == 2
 
 
@@ -108,7 +110,7 @@ def test_bad_enums(enum: str, type_: str, expected: str) -> None:
 
 
 def test_profile_needs_points_and_a_name() -> None:
-    found = problems_of("[profile]\naddressing = \"modicon\"\n")
+    found = problems_of('[profile]\naddressing = "modicon"\n')
     assert any("profile.name: required key" in p for p in found)
     assert any("at least one [[points]]" in p for p in found)
 
