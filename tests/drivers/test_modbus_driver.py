@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -275,3 +279,26 @@ def test_two_modbus_devices_polled_concurrently_without_collisions() -> None:
         got = {m.quantity: m.value for m in reading.measurements}
         assert got == pytest.approx(state.values(), rel=1e-6)
         assert math.isclose(got["kvp"], state.kvp)
+
+
+def test_simulate_command_prints_where_to_connect_and_serves_there() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "simulate", "modbus_generator"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(2)]
+        match = re.search(r'host = "127\.0\.0\.1", tcp_port = (\d+)', lines[1])
+        assert match, lines
+        config = replace(CONFIG, tcp_port=int(match.group(1)), timeout_s=1.0)
+        driver = build_modbus(config)
+        driver.connect()
+        reading = driver.poll()
+        driver.close()
+        assert reading.labels["mode"] in ("off", "normal", "high_level", "acquisition")
+        assert reading.get("kvp") is not None
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
