@@ -14,6 +14,7 @@ from agent.clock import Clock, SystemClock
 from agent.commands import CommandRouter
 from agent.config import AgentConfig
 from agent.console import Console
+from agent.fluoro_commands import register_fluoro_commands
 from agent.forwarder import Forwarder
 from agent.mqtt_link import MqttLink
 from agent.outbox import Outbox, OutMessage, Priority
@@ -43,6 +44,9 @@ class Agent:
         self.forwarder = Forwarder(self.outbox, self.link, config.mqtt.max_inflight)
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self.commands = CommandRouter()
+        register_fluoro_commands(self.commands, self.pipeline, self.clock)
+        if self.pipeline.hotlab is not None:
+            self.pipeline.hotlab.register_commands(self.commands)
         self.pollers = [
             DevicePoller(
                 device,
@@ -78,6 +82,7 @@ class Agent:
             "alarms_raised": self.pipeline.counters["alarms_raised"],
             "alarms_cleared": self.pipeline.counters["alarms_cleared"],
             "records": self.pipeline.counters["records"],
+            "alarm_active": self.pipeline.counters["alarm_active"],
             "published": self.forwarder.published,
             "acknowledged": self.forwarder.acknowledged,
             "unsent_in_store": self.outbox.depth(),
@@ -114,6 +119,7 @@ class Agent:
             loop.call_soon_threadsafe(self.run_command, name, payload)
 
         self.link.on_command = on_command
+        self.pipeline.store([self.pipeline.active_message()])  # replace a stale retained set
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from agent.app import Agent, configure_logging
 from agent.config import AgentConfig, load_config
 from agent.errors import ConfigError
+from agent.fluoro_explain import explain_fluoroscopy
 
 
 def _mqtt(text: str) -> tuple[str, int]:
@@ -28,33 +29,26 @@ def _explain(config: AgentConfig) -> str:
     lines.append(f"  store {config.store.path}")
     for device in config.devices:
         lines.append(f"  device {device.name}: {device.driver}")
-    if config.fluoroscopy is not None and config.rate_levels is not None:
-        f = config.fluoroscopy
-        lines.append(
-            f"  fluoroscopy: DAP meter {f.dap_meter}, mode {f.mode}, factors {f.geometry().factors()}"
-        )
-        for level in config.rate_levels.levels.values():
-            lines.append(f"    level {level.mode}: {level.rate_mgy_min:g} mGy/min — {level.citation}")
+    lines += explain_fluoroscopy(config)
     return "\n".join(lines)
 
 
 def _simulate(name: str) -> int:
-    from limits.dosimetry import Geometry
     from simulators import SIMULATORS
-    from simulators.procedure import demo_procedure
+    from simulators.standalone import demo_simulator
 
     if name not in SIMULATORS:
         print(f"unknown simulator {name!r}; known: {', '.join(sorted(SIMULATORS))}", file=sys.stderr)
         return 2
-    geometry = Geometry(100.0, 60.0, 65.0, 1.4)
-    simulator = SIMULATORS[name](demo_procedure(geometry, loop=True))
+    simulator, plays = demo_simulator(name)
     path = simulator.start()
     hint = getattr(simulator, "connect_hint", None)  # network simulators say how to reach them
     if hint:
-        print(f"{hint}\n  looping the demo procedure. Ctrl-C stops it.")
+        print(f"{hint}\n  {plays}. Ctrl-C stops it.")
     else:
-        print(f"{name} simulator on {path} (9600 8N1), looping the demo procedure. Ctrl-C stops it.")
-        print(f"  e.g. python -m serial.tools.miniterm {path} 9600")
+        baud = getattr(simulator, "baudrate", 9600)
+        print(f"{name} simulator on {path} ({baud} 8N1), {plays}. Ctrl-C stops it.")
+        print(f"  e.g. python -m serial.tools.miniterm {path} {baud}")
     sys.stdout.flush()
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -9,9 +9,11 @@ from __future__ import annotations
 __all__ = [
     "AgentConfig",
     "FluoroscopyConfig",
+    "HotlabConfig",
     "MqttConfig",
     "StationConfig",
     "StoreConfig",
+    "TriggersConfig",
     "load_config",
     "parse_config",
 ]
@@ -23,11 +25,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.errors import ConfigError, ConfigProblem
+from agent.hotlab_config import HotlabConfig
 from agent.tomlschema import LineIndex, build_dataclass
+from drivers.ports import port_conflicts
 from drivers.registry import DRIVERS, DriverConfig
 from limits.dose_rate import RatePolicy
 from limits.dosimetry import Geometry
+from limits.entrance import TubeOutput
 from limits.levels import RateLevelTable, load_rate_levels
+from limits.trigger_levels import TriggerOverride, TriggerSet, load_trigger_set
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
@@ -81,19 +87,25 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class FluoroscopyConfig:
-    """Geometry and policy for the entrance dose-rate check (limits/dosimetry.py, limits/dose_rate.py)."""
+    """Geometry and policy for the entrance dose-rate check (limits/entrance.py, limits/dose_rate.py)
+    and the procedure tracking (agent/procedure.py). Inputs: a DAP meter, a generator, or both."""
 
-    dap_meter: str
     field_area_at_reference_cm2: float
     source_to_reference_cm: float
     source_to_entrance_cm: float
     backscatter_factor: float
     table_transmission: float = 1.0
+    dap_meter: str = ""  # device giving kap / kap_rate (or air_kerma / air_kerma_rate)
+    generator: str = ""  # device giving kvp, tube_current, pulse_rate, pulse_width, field_area, mode
+    tube_output: TubeOutput | None = None  # per-room calibration, needed to use generator parameters
+    tissue_to_air: float = 1.06  # f in the PSD estimate (1.02–1.06, dosimetry.md §3)
+    procedure_idle_s: float = 900.0  # a procedure closes after this long without beam
+    kap_counter_wrap_gy_cm2: float = 0.0  # 0 = the meter's KAP counter is not known to wrap
     mode: Literal["normal", "high_level", "acquisition"] = "normal"
     levels: str = "dz-2015-table4-fluoroscopy"
     beam_on_kap_rate_gy_cm2_min: float = 0.01
     window_s: float = 2.0
-    raise_after_s: float = 1.0
+    raise_after_s: float = 2.0
     clear_below_fraction: float = 0.9
     clear_after_s: float = 2.0
 
@@ -119,6 +131,18 @@ class FluoroscopyConfig:
             problems.append(("clear_below_fraction", "must be ≥ 0.5 and < 1"))
         if not 0 <= self.clear_after_s <= 600:
             problems.append(("clear_after_s", "must be 0–600"))
+        if self.raise_after_s < self.window_s:
+            problems.append(("raise_after_s", "must be ≥ window_s, so that a single pulse cannot alarm"))
+        if not 1.0 <= self.tissue_to_air <= 1.1:
+            problems.append(("tissue_to_air", "must be 1.0–1.1 (1.02–1.06 is typical)"))
+        if not 10 <= self.procedure_idle_s <= 86400:
+            problems.append(("procedure_idle_s", "must be 10–86400 s"))
+        if self.kap_counter_wrap_gy_cm2 < 0:
+            problems.append(("kap_counter_wrap_gy_cm2", "must be ≥ 0 (0 = no wrap)"))
+        if not self.dap_meter and not self.generator:
+            problems.append(("dap_meter", "name a dap_meter, a generator, or both"))
+        if self.generator and not self.dap_meter and self.tube_output is None:
+            problems.append(("tube_output", "a room with only a generator needs its tube-output calibration"))
         return problems
 
     def geometry(self) -> Geometry:
@@ -140,6 +164,14 @@ class FluoroscopyConfig:
 
 
 @dataclass(frozen=True)
+class TriggersConfig:
+    """`[triggers]`: which cumulative trigger preset (limits/data/fluoro-triggers.toml), and overrides."""
+
+    preset: str = "ncrp168-sir"
+    override: tuple[TriggerOverride, ...] = ()
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     source: str
     station: StationConfig
@@ -148,6 +180,8 @@ class AgentConfig:
     devices: tuple[DriverConfig, ...]
     fluoroscopy: FluoroscopyConfig | None
     rate_levels: RateLevelTable | None
+    triggers: TriggerSet | None = None
+    hotlab: HotlabConfig | None = None
 
     def with_mqtt(self, host: str, port: int) -> AgentConfig:
         return replace(self, mqtt=replace(self.mqtt, host=host, port=port))
@@ -157,7 +191,7 @@ class AgentConfig:
         return replace(self, devices=devices)
 
 
-_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy"}
+_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab", "triggers"}
 
 
 def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
@@ -179,25 +213,58 @@ def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
 
 
 def _cross_checks(
-    devices: list[DriverConfig], fluoro: FluoroscopyConfig | None, problems: list[ConfigProblem]
+    devices: list[DriverConfig],
+    declared: set[str],
+    fluoro: FluoroscopyConfig | None,
+    problems: list[ConfigProblem],
 ) -> RateLevelTable | None:
+    """`declared` holds the names of device tables that failed to build: no second error for them."""
     names = [d.name for d in devices]
     for i, device in enumerate(devices):
         for key, message in _id_problem("name", device.name):
             problems.append(ConfigProblem(f"devices[{i}].{key}", message))
         if names.count(device.name) > 1:
             problems.append(ConfigProblem(f"devices[{i}].name", f"duplicate device name {device.name!r}"))
+    serial: list[tuple[int, Any]] = [
+        (i, d) for i, d in enumerate(devices) if hasattr(d, "baudrate") and str(getattr(d, "port", ""))
+    ]  # a Modbus TCP device has a baudrate key but no serial port
+    shared = [(d.name, d.port, d.baudrate) for _, d in serial]
+    for j, message in port_conflicts(shared):
+        problems.append(ConfigProblem(f"devices[{serial[j][0]}].baudrate", message))
     if fluoro is None:
         return None
     meters = {d.name for d in devices if DRIVERS[d.driver].role == "dap_meter"}
-    if fluoro.dap_meter not in meters:
+    if fluoro.dap_meter and fluoro.dap_meter not in meters and fluoro.dap_meter not in declared:
         problems.append(
             ConfigProblem("fluoroscopy.dap_meter", f"no DAP meter named {fluoro.dap_meter!r} in [[devices]]")
+        )
+    if fluoro.generator and fluoro.generator not in names and fluoro.generator not in declared:
+        problems.append(
+            ConfigProblem("fluoroscopy.generator", f"no device named {fluoro.generator!r} in [[devices]]")
         )
     try:
         return load_rate_levels(fluoro.levels)
     except FileNotFoundError as exc:
         problems.append(ConfigProblem("fluoroscopy.levels", str(exc)))
+        return None
+
+
+def _triggers(
+    raw: Any, fluoro: FluoroscopyConfig | None, source: str, problems: list[ConfigProblem]
+) -> TriggerSet | None:
+    """A fluoroscopy room always has triggers: the default preset when there is no [triggers] table."""
+    if raw is None and fluoro is None:
+        return None
+    if fluoro is None:
+        problems.append(ConfigProblem("triggers", "[triggers] needs a [fluoroscopy] table"))
+        return None
+    chosen = build_dataclass(TriggersConfig, raw if raw is not None else {}, "triggers", problems)
+    if chosen is None:
+        return None
+    try:
+        return load_trigger_set(chosen.preset, chosen.override, source)
+    except ValueError as exc:
+        problems.append(ConfigProblem("triggers", str(exc)))
         return None
 
 
@@ -225,13 +292,23 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
     fluoro = None
     if "fluoroscopy" in raw:
         fluoro = build_dataclass(FluoroscopyConfig, raw["fluoroscopy"], "fluoroscopy", problems)
-    levels = _cross_checks(devices, fluoro, problems)
+    broken = {str(t.get("name")) for t in raw.get("devices", []) if isinstance(t, dict)} - {
+        d.name for d in devices
+    }
+    levels = _cross_checks(devices, broken, fluoro, problems)
+    triggers = _triggers(raw.get("triggers"), fluoro, source, problems)
+    hotlab = None
+    if "hotlab" in raw:
+        hotlab = build_dataclass(HotlabConfig, raw["hotlab"], "hotlab", problems)
+        names = {d.name for d in devices} | broken
+        if hotlab is not None and hotlab.activimeter not in names:
+            problems.append(ConfigProblem("hotlab.activimeter", f"no device named {hotlab.activimeter!r}"))
     if problems:
         index = LineIndex(text)
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]
         raise ConfigError(source, located)
     assert station is not None and mqtt is not None and store is not None
-    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels)
+    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels, triggers, hotlab)
 
 
 def load_config(path: str | Path) -> AgentConfig:

@@ -75,7 +75,7 @@ class Forwarder:
             return 0
         sent = 0
         for message in self.outbox.pending(room, exclude=set(self._in_flight.values())):
-            mid = self.link.publish(message.topic, message.payload, message.qos)
+            mid = self.link.publish(message.topic, message.payload, message.qos, message.retain)
             if mid is None:
                 break
             self._in_flight[mid] = message.id

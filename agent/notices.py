@@ -15,10 +15,11 @@ from drivers.model import Reading
 class AlarmNotice:
     alarm_id: str
     alarm_type: str  # fluoro_dose_rate, device_lost, …
-    state: str  # raised | cleared
+    state: str  # raised | acknowledged | cleared
     severity: str  # high | warning
     message: str  # one sentence a radiographer can read at the table
     details: dict[str, Any] = field(default_factory=dict)
+    latching: bool = False  # no condition clears it: acknowledgement does (agent/alarms.py)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class OutMessage:
     body: dict[str, Any]
     priority: Priority
     qos: int = 1
+    retain: bool = False  # only for state topics (alarm/active): the broker keeps the last one
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class StoredMessage:
     topic: str
     qos: int
     payload: bytes
+    retain: bool = False
 
 
 class Outbox:
@@ -70,6 +72,9 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+            if "retain" not in columns:  # stores written before the retain flag existed
+                self._db.execute("ALTER TABLE outbox ADD COLUMN retain INTEGER NOT NULL DEFAULT 0")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
@@ -87,9 +92,17 @@ class Outbox:
                 body = {**message.body, "seq": seq, "record_id": record_id}
                 payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
                 cursor = self._db.execute(
-                    "INSERT INTO outbox (seq, record_id, priority, topic, qos, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (seq, record_id, int(message.priority), message.topic, message.qos, payload),
+                    "INSERT INTO outbox (seq, record_id, priority, topic, qos, payload, retain)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        seq,
+                        record_id,
+                        int(message.priority),
+                        message.topic,
+                        message.qos,
+                        payload,
+                        message.retain,
+                    ),
                 )
                 assert cursor.lastrowid is not None
                 stored.append(
@@ -101,6 +114,7 @@ class Outbox:
                         message.topic,
                         message.qos,
                         payload,
+                        message.retain,
                     )
                 )
                 seq += 1
@@ -115,11 +129,16 @@ class Outbox:
         """Oldest first within priority, skipping ids already in flight."""
         exclude = exclude or set()
         rows = self._db.execute(
-            "SELECT id, seq, record_id, priority, topic, qos, payload FROM outbox"
+            "SELECT id, seq, record_id, priority, topic, qos, payload, retain FROM outbox"
             " ORDER BY priority, id LIMIT ?",
             (limit + len(exclude),),
         ).fetchall()
-        return [StoredMessage(*row) for row in rows if row[0] not in exclude][:limit]
+        stored = [
+            StoredMessage(i, seq, rid, prio, topic, qos, payload, bool(retain))
+            for i, seq, rid, prio, topic, qos, payload, retain in rows
+            if i not in exclude
+        ]
+        return stored[:limit]
 
     def delete(self, ids: list[int]) -> None:
         if not ids:

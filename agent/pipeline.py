@@ -16,11 +16,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from agent.alarms import AlarmBook
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.errors import StoreError
 from agent.fluoro import FluoroMonitor
-from agent.notices import AlarmNotice, Monitor
+from agent.hotlab import HotlabMonitor
+from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.outbox import Outbox, OutMessage, Priority
 from agent.payloads import alarm_body, envelope, reading_body
 from drivers.model import Reading
@@ -35,17 +37,28 @@ class Pipeline:
         self.outbox = outbox
         self.clock = clock
         self.wake = wake
+        self.alarm_book = AlarmBook()
         self.fluoro: FluoroMonitor | None = None
         self.monitors: list[Monitor] = []
         if config.fluoroscopy is not None and config.rate_levels is not None:
-            self.fluoro = FluoroMonitor(config.fluoroscopy, config.rate_levels)
+            self.fluoro = FluoroMonitor(
+                config.fluoroscopy, config.rate_levels, config.triggers, self.alarm_book
+            )
             self.monitors.append(self.fluoro)
+        self.hotlab: HotlabMonitor | None = None
+        if config.hotlab is not None:
+            self.hotlab = HotlabMonitor(config.hotlab, clock)
+            self.hotlab.publish = self.publish_evaluation
+            self.monitors.append(self.hotlab)
         self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
-        self.active_alarms: dict[str, AlarmNotice] = {}
         self.counters: Counter[str] = Counter()
         self._unstored: list[OutMessage] = []
         self._lost_alarm_ids: dict[str, str] = {}
         self.store_ok = True
+
+    @property
+    def active_alarms(self) -> dict[str, AlarmNotice]:
+        return {alarm_id: entry.notice for alarm_id, entry in self.alarm_book.active.items()}
 
     def _base(self, schema: str) -> dict[str, Any]:
         station = self.config.station
@@ -55,7 +68,7 @@ class Pipeline:
         self.counters["readings"] += 1
         derived: dict[str, Any] = {}
         alarms: list[AlarmNotice] = []
-        records = []
+        records: list[RecordNotice] = []
         t_mono, wall = self.clock.monotonic(), self.clock.wall()
         for monitor in self.monitors:
             if monitor.concerns(reading):
@@ -70,7 +83,14 @@ class Pipeline:
                 Priority.READING,
             )
         ]
-        messages += [self._alarm_message(a) for a in alarms]
+        self.store(messages + self._notice_messages(alarms, records))
+
+    def publish_evaluation(self, result: Evaluation) -> None:
+        """Alarms and records a monitor produced outside a reading (e.g. from a command)."""
+        self.store(self._notice_messages(result.alarms, result.records))
+
+    def _notice_messages(self, alarms: list[AlarmNotice], records: list[RecordNotice]) -> list[OutMessage]:
+        messages = [self._alarm_message(a) for a in alarms]
         messages += [
             OutMessage(
                 f"record/{r.kind}",
@@ -80,7 +100,7 @@ class Pipeline:
             for r in records
         ]
         self.counters["records"] += len(records)
-        self.store(messages)
+        return messages
 
     def on_availability(self, device: str, available: bool, error: str) -> None:
         """A device was lost or recovered (agent/poller.py decides when)."""
@@ -101,6 +121,8 @@ class Pipeline:
                     "beam_on_at_loss": beam_on,
                 },
             )
+            if self.fluoro is not None:
+                self.fluoro.procedure.note_alarm(notice)
         else:
             alarm_id = self._lost_alarm_ids.pop(device, str(uuid.uuid4()))
             notice = AlarmNotice(
@@ -115,10 +137,7 @@ class Pipeline:
 
     def _alarm_message(self, notice: AlarmNotice) -> OutMessage:
         self.counters[f"alarms_{notice.state}"] += 1
-        if notice.state == "raised":
-            self.active_alarms[notice.alarm_id] = notice
-        else:
-            self.active_alarms.pop(notice.alarm_id, None)
+        self.alarm_book.apply(notice, self.clock.wall())
         for listener in self.alarm_listeners:
             listener(notice)
         body = alarm_body(
@@ -132,7 +151,22 @@ class Pipeline:
         )
         return OutMessage("alarm", body, Priority.ALARM)
 
+    def acknowledge(self, alarm_id: str, by: str) -> AlarmNotice:
+        """`cmd/alarm_ack`: CommandError for an unknown or already acknowledged alarm."""
+        notice = self.alarm_book.acknowledge(alarm_id, by, self.clock.wall())
+        self.store([self._alarm_message(notice)])
+        return notice
+
+    def active_message(self) -> OutMessage:
+        """The retained `alarm/active` set (published after every change, and at start)."""
+        self.alarm_book.changed = False
+        self.counters["alarm_active"] += 1
+        body = {**self._base("doseedge.alarm_active.v1"), "alarms": self.alarm_book.snapshot()}
+        return OutMessage("alarm/active", body, Priority.ALARM, retain=True)
+
     def store(self, messages: list[OutMessage]) -> None:
+        if self.alarm_book.changed:
+            messages = [*messages, self.active_message()]
         batch = self._unstored + messages
         try:
             self.outbox.append(batch)

@@ -58,6 +58,8 @@ class DevicePoller:
         except DriverError as exc:
             self._failed(exc)
             return None
+        finally:
+            self.counters["frames_rejected"] = self.driver.counters["frames_rejected"]
 
     def _failed(self, exc: DriverError) -> None:
         kind = {TransportError: "transport", FrameError: "frame", DeviceError: "device"}.get(

@@ -18,9 +18,10 @@ Mapping: cannot connect / timeout / closed → TransportError; exception respons
 
 from __future__ import annotations
 
-__all__ = ["EXCEPTION_NAMES", "PymodbusLink", "RegisterLink"]
+__all__ = ["EXCEPTION_NAMES", "ModbusLine", "PymodbusLink", "RegisterLink", "rtu_line"]
 
 import logging
+import threading
 from typing import Protocol
 
 from pymodbus import FramerType
@@ -29,6 +30,7 @@ from pymodbus.exceptions import ModbusException
 
 from agent.errors import DeviceError, FrameError, TransportError
 from drivers.modbus_map import BIT_TABLES, Block
+from drivers.ports import port_key
 
 EXCEPTION_NAMES = {
     0x01: "illegal function",
@@ -51,6 +53,42 @@ class RegisterLink(Protocol):
     def read(self, block: Block, device_id: int) -> list[int] | list[bool]: ...
 
     def close(self) -> None: ...
+
+
+class ModbusLine:
+    """One client and one lock. For RTU, one per RS-485 line, shared by every unit id on it.
+
+    Opening a port twice fails (pymodbus opens it `exclusive=True`), and two masters on one line
+    would interleave requests, so every device on a physical port uses its line's client and holds
+    the line's lock for each request/response. The client closes when the last user closes.
+    """
+
+    def __init__(self, client: ModbusTcpClient | ModbusSerialClient) -> None:
+        self.client = client
+        self.lock = threading.RLock()
+        self.users: set[int] = set()
+
+
+_LINES: dict[str, ModbusLine] = {}
+_LINES_LOCK = threading.Lock()
+
+
+def rtu_line(port: str, baudrate: int, parity: str, stopbits: int, timeout_s: float) -> ModbusLine:
+    """The process-wide line for `port` (by-id symlinks resolved), created on first use."""
+    with _LINES_LOCK:
+        key = port_key(port)
+        if key not in _LINES:
+            client = ModbusSerialClient(
+                port,
+                framer=FramerType.RTU,
+                baudrate=baudrate,
+                parity=parity,
+                stopbits=stopbits,
+                timeout=timeout_s,
+                retries=0,
+            )
+            _LINES[key] = ModbusLine(client)
+        return _LINES[key]
 
 
 class PymodbusLink:
@@ -76,26 +114,29 @@ class PymodbusLink:
             pymodbus_log.setLevel(logging.CRITICAL)
         self._client: ModbusTcpClient | ModbusSerialClient
         if transport == "tcp":
-            self._client = ModbusTcpClient(host, port=tcp_port, timeout=timeout_s, retries=0)
+            # A TCP connection is a line of its own (a gateway's unit ids each get a connection).
+            self.line = ModbusLine(ModbusTcpClient(host, port=tcp_port, timeout=timeout_s, retries=0))
         else:
-            self._client = ModbusSerialClient(
-                port,
-                framer=FramerType.RTU,
-                baudrate=baudrate,
-                parity=parity,
-                stopbits=stopbits,
-                timeout=timeout_s,
-                retries=0,
-            )
+            self.line = rtu_line(port, baudrate, parity, stopbits, timeout_s)
+        self._client = self.line.client
 
     def open(self) -> None:
-        if not self._client.connect():
-            raise TransportError(f"cannot connect to Modbus device at {self.where}")
+        with self.line.lock:
+            self.line.users.add(id(self))
+            if not self._client.connect():
+                raise TransportError(f"cannot connect to Modbus device at {self.where}")
 
     def close(self) -> None:
-        self._client.close()  # type: ignore[no-untyped-call]  # untyped in pymodbus 3.16
+        with self.line.lock:
+            self.line.users.discard(id(self))
+            if not self.line.users:
+                self._client.close()  # type: ignore[no-untyped-call]  # untyped in pymodbus 3.16
 
     def read(self, block: Block, device_id: int) -> list[int] | list[bool]:
+        with self.line.lock:
+            return self._read(block, device_id)
+
+    def _read(self, block: Block, device_id: int) -> list[int] | list[bool]:
         client = self._client
         try:
             if block.table == "coil":

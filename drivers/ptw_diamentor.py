@@ -6,7 +6,11 @@ and its wire-level tests, plus PTW's RS-232 convention of the MULTIDOS/UNIDOS ma
 
 - `PTW` → `CRS x.xx` (firmware id); `U` → `U<n>` DAP unit (1 cGy·cm², 2 Gy·cm², 3 µGy·m², 4 R·cm²);
 - `M` → `M<dap>,<dap_rate>,<minutes>,<seconds>,…` (later fields undocumented, kept raw);
-- errors `E<n>` (E1 syntax … E26 firmware).
+- errors `E<n>` (E1 syntax … E26 firmware);
+- `U<n>` sets the DAP unit, `RES` resets dose and time, `PRE` / `TMPA` read air pressure (hPa) and
+  chamber temperature (°C) for the air-density correction, `BR<n>` changes the baud rate (n = 0–4:
+  9600 … 115200), effective after the reply. Assumed (not in the public sources): each setting is
+  answered by an echo of its command, and `PRE`/`TMPA` by the command followed by the number.
 
 The time base of `dap_rate` is not documented publicly: the DIAMENTOR displays DAP rate per
 second, so the driver assumes seconds and makes it configurable (`dap_rate_time_base_s`) **[check]**.
@@ -30,6 +34,7 @@ __all__ = [
     "parse_measurement",
     "parse_reply",
     "parse_unit",
+    "parse_value",
 ]
 
 import re
@@ -68,6 +73,7 @@ class PtwDiamentorConfig:
     lost_after_failures: int = 2
     dap_rate_time_base_s: float = 1.0
     roentgen_to_gy: float = 0.00876
+    read_air_density: bool = False  # read PRE / TMPA at connect into device_info
 
     def validate(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
@@ -90,6 +96,8 @@ class DapUnit:
     label: str
     to_gy_cm2: float
 
+
+BAUD_CODES = {9600: 0, 19200: 1, 38400: 2, 57600: 3, 115200: 4}
 
 DAP_UNITS = {
     1: DapUnit(1, "cGy·cm²", 0.01),
@@ -158,6 +166,16 @@ def parse_unit(text: str) -> DapUnit:
 
 
 _NUMBER = r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"
+
+
+def parse_value(text: str, prefix: str) -> float:
+    """`PRE1013.2` → 1013.2; FrameError unless `text` is `prefix` followed by a number."""
+    match = re.fullmatch(rf"{re.escape(prefix)}\s*({_NUMBER})", text)
+    if not match:
+        raise FrameError(f"bad {prefix} reply {text[:40]!r}")
+    return float(match.group(1))
+
+
 _M_RE = re.compile(rf"^M({_NUMBER}),({_NUMBER}),(\d+),(\d+)((?:,[^,]*)*)$")
 
 
@@ -236,7 +254,38 @@ class PtwDiamentor:
         unit = parse_unit(self._transact("U", "U"))
         self._unit = unit
         self.info = {"firmware": firmware, "dap_unit": unit.label}
+        if self.config.read_air_density:
+            pressure_hpa, temperature_c = self.air_density()
+            self.info |= {"pressure_hpa": f"{pressure_hpa:g}", "temperature_c": f"{temperature_c:g}"}
         return self.info
+
+    def set_unit(self, code: int) -> DapUnit:
+        """`U<n>`: the meter then reports DAP in that unit; the driver converts from it."""
+        if code not in DAP_UNITS:
+            raise ValueError(f"unknown DAP unit code {code}")
+        unit = parse_unit(self._transact(f"U{code}", "U"))
+        if unit.code != code:
+            raise FrameError(f"{self.config.name}: asked unit {code}, meter reports {unit.code}")
+        self._unit = unit
+        self.info["dap_unit"] = unit.label
+        return unit
+
+    def reset(self) -> None:
+        """`RES`: cumulative DAP and irradiation time back to zero."""
+        self._transact("RES", "RES")
+
+    def air_density(self) -> tuple[float, float]:
+        """(`PRE` air pressure in hPa, `TMPA` chamber temperature in °C)."""
+        pressure_hpa = parse_value(self._transact("PRE", "PRE"), "PRE")
+        temperature_c = parse_value(self._transact("TMPA", "TMPA"), "TMPA")
+        return pressure_hpa, temperature_c
+
+    def change_baudrate(self, baudrate: int) -> None:
+        """`BR<n>`, then the host follows; the new speed holds until the meter is power-cycled."""
+        if baudrate not in BAUD_CODES:
+            raise ValueError(f"unsupported baud rate {baudrate}")
+        self._transact(f"BR{BAUD_CODES[baudrate]}", "BR")
+        self._transport.set_baudrate(baudrate)
 
     def poll(self) -> Reading:
         if self._unit is None:

@@ -32,6 +32,10 @@ class ByteTransport(Protocol):
 
     def discard_input(self) -> None: ...
 
+    def set_baudrate(self, baudrate: int) -> None:
+        """Change the host side's speed (after the device confirmed a baud change)."""
+        ...
+
 
 class SerialTransport:
     """A serial port opened by path or pyserial URL, 8N1, no flow control."""
@@ -90,3 +94,11 @@ class SerialTransport:
             port.reset_input_buffer()
         except _PORT_ERRORS as exc:
             raise TransportError(f"{self.port}: {exc}") from exc
+
+    def set_baudrate(self, baudrate: int) -> None:
+        self.baudrate = baudrate
+        if self._serial is not None:
+            try:
+                self._serial.baudrate = baudrate
+            except (*_PORT_ERRORS, ValueError) as exc:
+                raise TransportError(f"{self.port}: cannot set {baudrate} baud: {exc}") from exc

@@ -8,17 +8,34 @@ Behaviour:
 - an alarm is raised once the mean has stayed above the level for `raise_after_s`;
 - it clears once the mean has stayed below `clear_below_fraction × level` for `clear_after_s`
   (hysteresis: no flapping around the level);
-- a mode with no level in the table (acquisition: cine, DSA) is recorded but not judged;
-- samples older than `max_gap_s` are forgotten (a silent meter is the poller's alarm, not a rate).
+- a mode with no level in the table (acquisition: cine, DSA; off) is recorded but not judged;
+- samples older than `max_gap_s` are forgotten (a silent meter is the poller's alarm, not a rate);
+- a sample earlier than the last one (cannot happen on a monotonic clock) restarts the window.
 
-Worst-case detection delay of a step from 0 to any rate above the level:
-window_s + raise_after_s + one poll interval (the sample that shows it must arrive first).
+Guarantees (tests/limits/test_dose_rate_properties.py checks them with hypothesis):
+- samples that are all at or below the level never raise an alarm;
+- with `raise_after_s ≥ window_s` (the config enforces it) one spike sample never raises an alarm
+  on its own: it has left the window before the mean can have stayed above for `raise_after_s`;
+- a rate held above the level from time t raises the alarm by t + `detection_delay_s(policy, p)`,
+  where p is the longest interval between samples:
+      window_s + raise_after_s + 2·p
+  (one p until the first sample shows the step, one p for a sample to land after raise_after_s).
+  This excludes any averaging inside the meter itself, which adds its own response time.
 """
 
 from __future__ import annotations
 
-__all__ = ["RateCleared", "RateExceeded", "RatePolicy", "RateSample", "RateState", "evaluate"]
+__all__ = [
+    "RateCleared",
+    "RateExceeded",
+    "RatePolicy",
+    "RateSample",
+    "RateState",
+    "detection_delay_s",
+    "evaluate",
+]
 
+import math
 from dataclasses import dataclass, replace
 
 from limits.levels import RateLevel, RateLevelTable
@@ -27,7 +44,7 @@ from limits.levels import RateLevel, RateLevelTable
 @dataclass(frozen=True)
 class RatePolicy:
     window_s: float = 2.0
-    raise_after_s: float = 1.0
+    raise_after_s: float = 2.0
     clear_below_fraction: float = 0.9
     clear_after_s: float = 2.0
     max_gap_s: float = 5.0
@@ -58,7 +75,7 @@ class RateState:
     def mean_mgy_min(self) -> float:
         if not self.window:
             return 0.0
-        return sum(r for _, r in self.window) / len(self.window)
+        return math.fsum(r for _, r in self.window) / len(self.window)
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,11 @@ class RateCleared:
 
 
 RateEvent = RateExceeded | RateCleared
+
+
+def detection_delay_s(policy: RatePolicy, sample_interval_s: float) -> float:
+    """Worst-case time from a step above the level to the alarm (see the module docstring)."""
+    return policy.window_s + policy.raise_after_s + 2.0 * sample_interval_s
 
 
 def _clear(state: RateState, t_s: float, reason: str) -> tuple[RateState, list[RateEvent]]:
@@ -109,6 +131,8 @@ def evaluate(
     else:
         events = []
 
+    if state.window and sample.t_s < state.window[-1][0]:
+        state = replace(state, window=(), above_since_s=None, below_since_s=None)
     kept = tuple(
         (t, r)
         for t, r in state.window

@@ -41,6 +41,6 @@ def load_rate_levels(name: str = "dz-2015-table4-fluoroscopy") -> RateLevelTable
     assert isinstance(rows, list)
     levels = {}
     for row in rows:
-        citation = f"{source['id']}: {source['table']}, row «{row['row']}» ({source['document']})"
+        citation = f"{row['citation']} ({source['document']})"
         levels[row["mode"]] = RateLevel(row["mode"], float(row["rate_mgy_min"]), citation)
     return RateLevelTable(str(source["id"]), str(source["quantity"]), levels)

@@ -10,10 +10,18 @@ __all__ = ["SIMULATORS"]
 from collections.abc import Callable
 from typing import Any
 
+from simulators.capintec import CapintecSimulator
+from simulators.generic_line import AtomlabSimulator, DapLineSimulator
 from simulators.modbus_generator import ModbusGeneratorSimulator
 from simulators.ptw_diamentor import DiamentorSimulator
+from simulators.veenstra import Vdc404Simulator, Vik202Simulator
 
 SIMULATORS: dict[str, Callable[..., Any]] = {
     "ptw_diamentor": DiamentorSimulator,
+    "capintec_crc": CapintecSimulator,
+    "veenstra_vik202": Vik202Simulator,
+    "veenstra_vdc404": Vdc404Simulator,
+    "atomlab500": AtomlabSimulator,
+    "dap_line": DapLineSimulator,
     "modbus_generator": ModbusGeneratorSimulator,
 }

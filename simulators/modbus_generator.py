@@ -69,6 +69,7 @@ class ModbusGeneratorSimulator:
         self.port = port
         self.faults = ModbusFaults()
         self.requests = 0
+        self.connections = 0  # client connections accepted since construction
         self._monotonic = monotonic
         self._t0 = monotonic()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -127,13 +128,19 @@ class ModbusGeneratorSimulator:
         devices = [self._device(unit) for unit in sorted(self.scripts)]
         server: ModbusTcpServer | ModbusSerialServer
         if self.transport == "tcp":
-            server = ModbusTcpServer(devices, address=("127.0.0.1", self.port), trace_packet=self._trace)
+            server = ModbusTcpServer(
+                devices,
+                address=("127.0.0.1", self.port),
+                trace_packet=self._trace,
+                trace_connect=self._count_connection,
+            )
         else:
             server = ModbusSerialServer(
                 devices,
                 port=f"socket://127.0.0.1:{self.port}",
                 framer=FramerType.RTU,
                 trace_packet=self._trace,
+                trace_connect=self._count_connection,
             )
         await server.serve_forever(background=True)
         listener = cast(asyncio.Server, server.transport)  # both listen with loop.create_server
@@ -206,6 +213,9 @@ class ModbusGeneratorSimulator:
                 offset = point.address - start_address
                 registers[offset : offset + point.count] = words
         return None
+
+    def _count_connection(self, connected: bool) -> None:
+        self.connections += connected
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         """pymodbus' packet hook: an empty answer is never sent, which is how `silent` works."""

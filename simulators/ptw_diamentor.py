@@ -1,7 +1,8 @@
 """PTW DIAMENTOR simulator: speaks the driver's own codec (drivers/ptw_diamentor.py) on a pty.
 
 It integrates a scripted procedure into cumulative DAP and irradiation time on its own monotonic
-clock, and answers `PTW`, `SER`, `U`, `M`, `RES`, `TST`. Fault knobs, settable at any time
+clock, and answers `PTW`, `SER`, `U`, `U<n>`, `M`, `RES`, `TST`, `PRE`, `TMPA`, `BR<n>`; a host at another
+speed than `baudrate` reads garbage. Fault knobs, settable at any time
 from another thread: `faults.garbage` (that many next replies are preceded by a line of junk
 bytes), `faults.error` (the next `M` gets this E-code), `faults.silent` (no replies at all),
 and `unplug()`.
@@ -52,6 +53,9 @@ class DiamentorSimulator:
         self.dap_gy_cm2 = 0.0
         self.irradiation_s = 0.0
         self.requests = 0
+        self.pressure_hpa = 1013.2
+        self.temperature_c = 22.5
+        self.baudrate = 9600  # the meter's own speed; replies are garbled if the host differs
         self.pty = PtyDevice(self.handle)
 
     # ------------------------------------------------------------ device model
@@ -61,7 +65,7 @@ class DiamentorSimulator:
             self._t0 = self._t_last = self._monotonic()
 
     def _advance(self) -> float:
-        """Integrate the script up to now; return the current KAP rate (Gy·cm²/min)."""
+        """Integrate the script up to now; return the KAP rate the meter displays now (Gy·cm²/min)."""
         now = self._monotonic()
         step = 0.05
         t = self._t_last
@@ -73,7 +77,7 @@ class DiamentorSimulator:
                 self.irradiation_s += dt
             t += dt
         self._t_last = now
-        return self.procedure.kap_rate_at(now - self._t0)
+        return self.procedure.displayed_rate_at(now - self._t0)
 
     def respond(self, command: str) -> str | None:
         with self._lock:
@@ -86,6 +90,16 @@ class DiamentorSimulator:
                 return f"U{self.unit.code}"
             if command == "TST":
                 return ""
+            if command in ("U1", "U2", "U3", "U4"):
+                self.unit = DAP_UNITS[int(command[1])]
+                return command
+            if command == "PRE":
+                return f"PRE{self.pressure_hpa:.1f}"
+            if command == "TMPA":
+                return f"TMPA{self.temperature_c:.1f}"
+            if command in ("BR0", "BR1", "BR2", "BR3", "BR4"):
+                self.baudrate = (9600, 19200, 38400, 57600, 115200)[int(command[2])]
+                return command
             if command == "RES":
                 self._advance()
                 self.dap_gy_cm2 = 0.0
@@ -116,6 +130,9 @@ class DiamentorSimulator:
         if reply is None or self.faults.silent:
             return consumed, []
         replies = [encode_command(reply)]
+        host_baud = self.pty.host_baudrate()
+        if host_baud is not None and host_baud != self.baudrate and not command.startswith("BR"):
+            replies = [bytes(((b * 7) | 0x80) & 0xFF for b in r) for r in replies]  # baud mismatch
         if self.faults.garbage > 0:
             self.faults.garbage -= 1
             replies.insert(0, JUNK)

@@ -65,6 +65,35 @@ class PtyDevice:
                     except (OSError, TypeError):
                         return
 
+    def send(self, replies: list[bytes]) -> None:
+        """Unsolicited bytes (streaming instruments); dropped silently while unplugged."""
+        master = self._master
+        for reply in replies:
+            if master is None:
+                return
+            try:
+                _, writable, _ = select.select([], [master], [], 0)
+                if not writable:
+                    return  # nobody reads the line and its buffer is full: the bytes are lost
+                os.write(master, reply)
+            except (OSError, ValueError):
+                return
+
+    def host_baudrate(self) -> int | None:
+        """The speed the host set on its side of the pty (None if unknown or closed)."""
+        import termios
+
+        if self._slave is None:
+            return None
+        try:
+            speed = termios.tcgetattr(self._slave)[5]
+        except (termios.error, OSError):
+            return None
+        for rate in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
+            if getattr(termios, f"B{rate}", None) == speed:
+                return rate
+        return None
+
     def unplug(self) -> None:
         self._running.clear()
         for fd in (self._master, self._slave):

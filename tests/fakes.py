@@ -45,6 +45,7 @@ class FakeTransport:
         self.opened = 0
         self.is_open = False
         self.unplugged = False
+        self.baudrate = 9600
 
     def open(self) -> None:
         if self.unplugged:
@@ -76,6 +77,9 @@ class FakeTransport:
 
     def discard_input(self) -> None:
         self.pending = b""
+
+    def set_baudrate(self, baudrate: int) -> None:
+        self.baudrate = baudrate
 
 
 class Subscriber:

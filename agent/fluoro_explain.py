@@ -1,0 +1,40 @@
+"""`doseedge check-config` lines for a fluoroscopy room: inputs, effective levels and their sources."""
+
+from __future__ import annotations
+
+__all__ = ["explain_fluoroscopy"]
+
+from agent.config import AgentConfig
+from limits.dose_rate import detection_delay_s
+
+
+def explain_fluoroscopy(config: AgentConfig) -> list[str]:
+    f, table = config.fluoroscopy, config.rate_levels
+    if f is None or table is None:
+        return []
+    lines = [
+        f"  fluoroscopy inputs: DAP meter {f.dap_meter or '—'}, generator {f.generator or '—'}, "
+        f"tube-output calibration {'yes' if f.tube_output else 'no'}",
+        f"    configured mode {f.mode} (a generator's mode label overrides it)",
+        f"    factors {f.geometry().factors()}, tissue_to_air {f.tissue_to_air}",
+    ]
+    polls = [d.poll_interval_s for d in config.devices if d.name in (f.dap_meter, f.generator)]
+    interval = max(polls) if polls else 1.0
+    lines.append(
+        f"    dose-rate check: mean over {f.window_s:g} s, raise after {f.raise_after_s:g} s above, clear "
+        f"below {f.clear_below_fraction:g}× for {f.clear_after_s:g} s; worst-case detection delay "
+        f"{detection_delay_s(f.policy(), interval):g} s at a {interval:g} s poll interval"
+    )
+    for level in table.levels.values():
+        lines.append(f"    level {level.mode}: {level.rate_mgy_min:g} mGy/min — {level.citation}")
+    lines.append(f"    procedure closes after {f.procedure_idle_s:g} s without beam")
+    triggers = config.triggers
+    if triggers is not None:
+        lines.append(f"  triggers: preset {triggers.preset!r} — {triggers.description}")
+        for t in triggers.levels:
+            check = " [check]" if t.check else ""
+            lines.append(f"    {t.id}: {t.describe()} ({t.kind}, {t.severity}){check}")
+            lines.append(f"      from {t.source}; {t.citation}")
+        for disabled in triggers.disabled:
+            lines.append(f"    {disabled}: DISABLED by the site config")
+    return lines

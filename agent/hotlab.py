@@ -1,0 +1,354 @@
+"""The evaluate step for a hot lab: activimeter reading → stable measurement → record and checks.
+
+Readings that are not measurements (a syringe on its way into the well, over-range, frozen) never
+become records (limits/stability.py decides). A stable measurement becomes `record/activity` with
+what Art. 24 and 26 of the regulation ask for, checked against the preparation context sent on
+`cmd/hotlab_context`: the prescription, Table 5, the EANM card; each exceedance is an alarm with
+its level and source. QC lives in agent/hotlab_qc.py; pure logic in limits/.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HotlabMonitor"]
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from agent.alarm_latch import AlarmLatch
+from agent.clock import Clock, iso_utc
+from agent.commands import CommandRouter
+from agent.errors import CommandError
+from agent.hotlab_config import HotlabConfig
+from agent.hotlab_context import PreparationContext, parse_context, parse_time
+from agent.hotlab_qc import QcDesk
+from agent.hotlab_store import HotlabStore
+from agent.notices import AlarmNotice, Evaluation, RecordNotice
+from agent.pseudonym import Pseudonymiser
+from drivers.model import Reading, Status
+from limits import hotlab as checks
+from limits.decay import decay_factor
+from limits.hotlab_data import HotlabData, load_hotlab_data
+from limits.stability import StabilityDetector, StabilityPolicy
+
+
+def _unpublished(evaluation: Evaluation) -> None:
+    raise RuntimeError("HotlabMonitor.publish is not wired to the pipeline")
+
+
+class HotlabMonitor:
+    def __init__(self, config: HotlabConfig, clock: Clock, data: HotlabData | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.data = data or load_hotlab_data()
+        self.store = HotlabStore(config.store_path)
+        self.pseudonymiser = Pseudonymiser(config.pseudonym_key_path)
+        self.qc = QcDesk(config, self.data, self.store, config.activimeter)
+        self.detector = StabilityDetector(
+            StabilityPolicy(config.stable_window_s, config.stable_tolerance_fraction, config.presence_mbq)
+        )
+        self.context = PreparationContext()
+        self.latch = AlarmLatch()
+        self.publish: Callable[[Evaluation], None] = _unpublished  # set by the pipeline
+        self.last_tc99m_mbq: float | None = None
+        self.measurements = 0
+
+    def concerns(self, reading: Reading) -> bool:
+        return reading.device == self.config.activimeter
+
+    # --- readings -------------------------------------------------------------------------------
+    def observe(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
+        out = self.qc.watch(wall)
+        self._calibration_watch(wall, out)
+        m = reading.get("activity")
+        if m is None:
+            return out
+        nuclide = reading.labels.get("nuclide", "unknown")
+        chamber = reading.labels.get("chamber", "1")
+        over = reading.status == Status.OVER_RANGE
+        self._latched(
+            out,
+            "over_range",
+            over,
+            "activity_over_range",
+            f"Activimeter {reading.device} is over range: the activity in the well is not known",
+            "Activimeter back in range",
+            {"device": reading.device, "nuclide": nuclide, "chamber": chamber},
+        )
+        valid = reading.status == Status.OK
+        if valid and self.qc.wants_any_reading():
+            self._merge(out, self.qc.take(m.value, wall))
+        half_life = self.data.half_lives.rows.get(nuclide)
+        stable = self.detector.sample(
+            t_mono, m.value, nuclide, chamber, valid, half_life.half_life_s if half_life else None
+        )
+        out.derived["activity_state"] = "over_range" if over else ("stable" if stable else "settling")
+        if stable is None:
+            return out
+        if self.qc.wants_stable(nuclide):
+            self._merge(out, self.qc.take(stable.activity_mbq, wall))
+            return out
+        self._measurement(reading, stable.activity_mbq, m.raw_value, m.raw_unit, stable, wall, out)
+        return out
+
+    def _measurement(
+        self,
+        reading: Reading,
+        activity: float,
+        raw: float,
+        raw_unit: str,
+        stable: Any,
+        wall: datetime,
+        out: Evaluation,
+    ) -> None:
+        self.measurements += 1
+        ctx = self.context
+        if stable.nuclide == "Tc-99m":
+            self.last_tc99m_mbq = activity
+        for key in self.latch.keys("finding:"):
+            cleared = self.latch.clear(key, "Superseded by a new activity measurement")
+            if cleared is not None:
+                out.alarms.append(cleared)
+        at_admin, decay = self._at_administration(activity, stable.nuclide, wall)
+        findings = self._findings(at_admin, stable.nuclide)
+        record: dict[str, Any] = {
+            "nuclide": stable.nuclide,
+            "chamber": stable.chamber,
+            "activity": {"value": round(activity, 4), "unit": "MBq"},
+            "displayed": {"value": raw, "unit": raw_unit},
+            "measured_at": iso_utc(wall),
+            "device": reading.device,
+            "device_info": reading.device_info,
+            "calibration": self._calibration(wall),
+            "stability": {
+                "samples": stable.samples,
+                "spread_fraction": round(stable.spread_fraction, 5),
+                "window_s": stable.window_s,
+            },
+            "context": ctx.as_details(),
+            "activity_at_administration": {"value": round(at_admin, 4), "unit": "MBq", **decay},
+            "checks": [f.as_details() for f in findings],
+        }
+        out.records.append(RecordNotice("activity", record))
+        if ctx.nuclide is not None and ctx.nuclide != stable.nuclide:
+            self._alarm(
+                out,
+                "finding:nuclide",
+                "activity_nuclide_mismatch",
+                f"Activimeter set to {stable.nuclide} but the preparation is {ctx.nuclide}",
+                record,
+            )
+        for f in findings:
+            if f.exceeded:
+                self._alarm(
+                    out,
+                    f"finding:{f.check}",
+                    f"activity_{f.check}",
+                    f.message,
+                    {
+                        "device": reading.device,
+                        **f.as_details(),
+                        "measured_at": record["measured_at"],
+                        "context": record["context"],
+                    },
+                )
+
+    def _at_administration(
+        self, activity: float, nuclide: str, wall: datetime
+    ) -> tuple[float, dict[str, Any]]:
+        planned = self.context.planned_administration
+        if planned is None:
+            return activity, {"decay_corrected": False, "reason": "no planned administration time"}
+        half_life = self.data.half_lives.rows.get(nuclide)
+        if half_life is None:
+            return activity, {"decay_corrected": False, "reason": f"no half-life for {nuclide}"}
+        elapsed = (planned - wall).total_seconds()
+        return activity * decay_factor(half_life.half_life_s, elapsed), {
+            "decay_corrected": True,
+            "to": iso_utc(planned),
+            "elapsed_s": round(elapsed, 1),
+            "half_life": half_life.as_given,
+            "half_life_citation": half_life.citation,
+        }
+
+    def _findings(self, activity: float, nuclide: str) -> list[checks.Finding]:
+        ctx, found = self.context, []
+        if ctx.prescribed_activity_mbq is not None:
+            found.append(
+                checks.check_prescribed(
+                    activity, ctx.prescribed_activity_mbq, self.qc.policy("prescribed_tolerance_fraction")
+                )
+            )
+        if ctx.exam is not None and ctx.nuclide == nuclide:
+            found.append(
+                checks.check_table5(activity, self.data.table5.lookup(ctx.exam, nuclide, ctx.chemical_form))
+            )
+        if ctx.weight_kg is not None and ctx.radiopharmaceutical is not None:
+            pharma = self.data.card.radiopharmaceuticals[ctx.radiopharmaceutical]
+            if pharma.nuclide == nuclide:
+                found.append(
+                    checks.check_paediatric(
+                        activity,
+                        self.data.card,
+                        pharma,
+                        ctx.weight_kg,
+                        self.qc.policy("paediatric_tolerance_fraction"),
+                    )
+                )
+        return found
+
+    def _calibration(self, wall: datetime) -> dict[str, Any]:
+        calibrated = date.fromisoformat(self.config.calibration_date)
+        due = calibrated + timedelta(days=self.config.calibration_interval_days)
+        return {
+            "date": calibrated.isoformat(),
+            "due": due.isoformat(),
+            "status": "valid" if wall.date() <= due else "overdue",
+            "constancy_today": self.qc.constancy_status(wall),
+        }
+
+    def _calibration_watch(self, wall: datetime, out: Evaluation) -> None:
+        calibration = self._calibration(wall)
+        self._latched(
+            out,
+            "calibration",
+            calibration["status"] == "overdue",
+            "activimeter_calibration_overdue",
+            f"Activimeter calibration against a traceable standard was due {calibration['due']} (Art. 24)",
+            "Activimeter calibration is valid",
+            {"device": self.config.activimeter, **calibration},
+        )
+
+    # --- alarms ---------------------------------------------------------------------------------
+    def _alarm(
+        self, out: Evaluation, key: str, alarm_type: str, message: str, details: dict[str, Any]
+    ) -> None:
+        notice = self.latch.raise_(key, alarm_type, "high", message, details)
+        if notice is not None:
+            out.alarms.append(notice)
+
+    def _latched(
+        self,
+        out: Evaluation,
+        key: str,
+        active: bool,
+        alarm_type: str,
+        raise_msg: str,
+        clear_msg: str,
+        details: dict[str, Any],
+    ) -> None:
+        notice: AlarmNotice | None
+        if active:
+            notice = self.latch.raise_(key, alarm_type, "warning", raise_msg, details)
+        else:
+            notice = self.latch.clear(key, clear_msg, details)
+        if notice is not None:
+            out.alarms.append(notice)
+
+    @staticmethod
+    def _merge(out: Evaluation, more: Evaluation) -> None:
+        out.alarms += more.alarms
+        out.records += more.records
+        out.derived.update(more.derived)
+
+    # --- commands -------------------------------------------------------------------------------
+    def register_commands(self, router: CommandRouter) -> None:
+        router.register("hotlab_context", self.cmd_context)
+        router.register("hotlab_source", self.qc.register_source)
+        router.register("hotlab_qc", self.cmd_qc)
+        router.register("hotlab_discharge", self.cmd_discharge)
+        router.register("hotlab_eluate", self.cmd_eluate)
+
+    def cmd_context(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("clear") is True:
+            self.context = PreparationContext()
+            return {"context": {}}
+        self.context = parse_context(args, self.pseudonymiser, self.data)
+        return {"context": self.context.as_details()}
+
+    def cmd_qc(self, args: dict[str, Any]) -> dict[str, Any]:
+        result, evaluation = self.qc.command(args, self.clock.wall())
+        self.publish(evaluation)
+        return result
+
+    def cmd_discharge(self, args: dict[str, Any]) -> dict[str, Any]:
+        nuclide = str(args.get("nuclide", "I-131"))
+        level = self.data.discharge.get(nuclide)
+        if level is None:
+            raise CommandError(
+                f"Table 6 gives no discharge level for {nuclide!r} (known: {', '.join(self.data.discharge)})"
+            )
+        derived: dict[str, Any] = {}
+        if "retained_activity_mbq" in args:
+            retained = _number(args, "retained_activity_mbq")
+        elif "dose_rate_usv_h" in args:
+            factor = self.config.discharge_mbq_per_usv_h
+            if factor is None:
+                raise CommandError(
+                    "no [hotlab].discharge_mbq_per_usv_h configured: enter retained_activity_mbq"
+                )
+            rate = _number(args, "dose_rate_usv_h")
+            retained = checks.retained_from_dose_rate_mbq(rate, factor)
+            derived = {"dose_rate": {"value": rate, "unit": "µSv/h"}, "conversion_mbq_per_usv_h": factor}
+        else:
+            raise CommandError("give retained_activity_mbq or dose_rate_usv_h")
+        finding = checks.check_discharge(retained, level)
+        pseudonym = (
+            self.pseudonymiser.pseudonym(args["patient_id"])
+            if isinstance(args.get("patient_id"), str)
+            else None
+        )
+        record = {
+            "nuclide": nuclide,
+            "retained_activity": {"value": round(retained, 2), "unit": "MBq"},
+            **derived,
+            "patient_pseudonym": pseudonym,
+            "checked_at": iso_utc(self.clock.wall()),
+            "check": finding.as_details(),
+        }
+        self._emit_finding("discharge", finding, record)
+        return {
+            "exceeded": finding.exceeded,
+            "retained_activity_mbq": round(retained, 2),
+            "level_mbq": level.max_activity_mbq,
+        }
+
+    def cmd_eluate(self, args: dict[str, Any]) -> dict[str, Any]:
+        mo99 = _number(args, "mo99_kbq")
+        tc99m = _number(args, "tc99m_mbq") if "tc99m_mbq" in args else self.last_tc99m_mbq
+        if tc99m is None or tc99m <= 0:
+            raise CommandError("give tc99m_mbq (no stable Tc-99m measurement yet)")
+        elapsed = 0.0
+        if "planned_administration" in args:
+            elapsed = (
+                parse_time(args["planned_administration"], "planned_administration") - self.clock.wall()
+            ).total_seconds()
+        hl = self.data.half_lives
+        level = self.qc.policy("mo99_breakthrough_kbq_per_mbq")
+        finding = checks.check_mo99(
+            mo99, tc99m, level, hl.get("Mo-99").half_life_s, hl.get("Tc-99m").half_life_s, elapsed
+        )
+        record = {
+            "generator": args.get("generator"),
+            "checked_at": iso_utc(self.clock.wall()),
+            "check": finding.as_details(),
+        }
+        self._emit_finding("eluate", finding, record)
+        return {"exceeded": finding.exceeded, "kbq_per_mbq": round(finding.value, 4), "level": level.value}
+
+    def _emit_finding(self, kind: str, finding: checks.Finding, record: dict[str, Any]) -> None:
+        """A discharge or eluate check: a record each time; an exceedance stays raised until the next one."""
+        out = Evaluation(records=[RecordNotice(kind, record)])
+        cleared = self.latch.clear(f"check:{kind}", f"Superseded by a new {kind} check")
+        if cleared is not None:
+            out.alarms.append(cleared)
+        if finding.exceeded:
+            self._alarm(out, f"check:{kind}", f"activity_{finding.check}", finding.message, record)
+        self.publish(out)
+
+
+def _number(args: dict[str, Any], key: str) -> float:
+    value = args.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise CommandError(f"{key} must be a number ≥ 0")
+    return float(value)

@@ -1,0 +1,321 @@
+"""Procedure tracking for a fluoroscopy room: running totals checked against cumulative triggers.
+
+A procedure opens on the first beam-on after idle (or `cmd/procedure_open`) and closes after
+`procedure_idle_s` without beam (or `cmd/procedure_close`). While open it keeps running totals —
+Ka,r, KAP, fluoroscopy time, acquisition time and count, and the conservative single-field PSD
+estimate (limits/entrance.py) — and checks them against the selected triggers (limits/triggers.py):
+each level is one latching alarm, raised once. At close it emits `record/procedure`.
+
+Totals come from the meter's counters through limits/counters.py (a reset or wrap mid-procedure
+neither loses nor doubles dose); where a room has no counter, rates are integrated over monotonic
+time (trapezoid, only between two beam-on samples less than `max_gap_s` apart). The wall clock is
+used for timestamps only, so a clock jump changes no total.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ProcedureSample", "ProcedureTracker"]
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from agent.clock import iso_utc
+from agent.notices import AlarmNotice, Evaluation, RecordNotice
+from limits.counters import counter_step
+from limits.dosimetry import Geometry
+from limits.entrance import psd_estimate
+from limits.trigger_levels import CANONICAL_UNIT, TriggerLevel, TriggerSet
+from limits.triggers import Crossing, TriggerState, evaluate
+
+FLUORO_MODES = ("normal", "high_level")
+NAMES = {"kar": "Ka,r", "psd": "Peak skin dose estimate", "kap": "KAP", "fluoro_time": "Fluoroscopy time"}
+
+
+class AlarmStatus(Protocol):
+    def is_active(self, alarm_id: str) -> bool: ...
+
+    def acknowledgement(self, alarm_id: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ProcedureSample:
+    t_s: float  # monotonic
+    wall: datetime
+    beam_on: bool
+    mode: str  # normal | high_level | acquisition | off
+    k_ref_rate_mgy_min: float
+    esak_rate_mgy_min: float
+    area_ref_cm2: float  # field area at the reference plane, for KAP → Ka,r
+    kap_gy_cm2: float | None = None  # the meter's counters, when it has them
+    kar_mgy: float | None = None
+    irradiation_time_s: float | None = None
+    kap_rate_gy_cm2_min: float | None = None
+
+
+@dataclass
+class _Procedure:
+    procedure_id: str
+    opened_at: datetime
+    opened_t: float
+    opened_by: str
+    last_beam_t: float
+    kar_mgy: float = 0.0
+    kap_gy_cm2: float = 0.0
+    fluoro_time_s: float = 0.0
+    acquisition_time_s: float = 0.0
+    acquisition_count: int = 0
+    peak_esak: dict[str, float] = field(default_factory=dict)
+    peak_k_ref_mgy_min: float = 0.0
+    triggers: TriggerState = field(default_factory=TriggerState)
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    counter_events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class ProcedureTracker:
+    def __init__(
+        self,
+        triggers: TriggerSet | None,
+        geometry: Geometry,
+        tissue_to_air: float,
+        idle_s: float,
+        alarms: AlarmStatus,
+        *,
+        kap_wrap_gy_cm2: float = 0.0,
+        max_gap_s: float = 5.0,
+        levels_sources: dict[str, Any] | None = None,
+    ) -> None:
+        self.triggers = triggers
+        self.geometry = geometry
+        self.tissue_to_air = tissue_to_air
+        self.idle_s = idle_s
+        self.alarms = alarms
+        self.kap_wrap_gy_cm2 = kap_wrap_gy_cm2
+        self.max_gap_s = max_gap_s
+        self.levels_sources = levels_sources or {}
+        self.current: _Procedure | None = None
+        self._baseline: dict[str, float | None] = {"kap": None, "kar": None, "time": None}
+        self._last: ProcedureSample | None = None
+
+    @property
+    def last_sample(self) -> ProcedureSample | None:
+        return self._last
+
+    # ------------------------------------------------------------ commands
+
+    def open(self, t_s: float, wall: datetime, by: str) -> bool:
+        if self.current is not None:
+            return False
+        self.current = _Procedure(str(uuid.uuid4()), wall, t_s, by, t_s)
+        return True
+
+    def close(self, t_s: float, wall: datetime, by: str) -> Evaluation:
+        result = Evaluation()
+        current, self.current = self.current, None
+        if current is None:
+            return result
+        for alarm in current.alarms:
+            if alarm["latching"] and self.alarms.is_active(alarm["alarm_id"]):
+                result.alarms.append(
+                    AlarmNotice(
+                        alarm["alarm_id"],
+                        alarm["type"],
+                        "cleared",
+                        alarm["severity"],
+                        f"Procedure closed: {alarm['message']}",
+                        {"procedure_id": current.procedure_id, "reason": "procedure_closed"},
+                        latching=True,
+                    )
+                )
+        result.records.append(RecordNotice("procedure", self._record(current, t_s, wall, by)))
+        return result
+
+    def note_alarm(self, notice: AlarmNotice) -> None:
+        """Alarms raised elsewhere during the procedure (dose rate, device lost) go into its record."""
+        if self.current is not None and notice.state == "raised":
+            self.current.alarms.append(self._alarm_entry(notice))
+
+    # ------------------------------------------------------------ readings
+
+    def observe(self, sample: ProcedureSample) -> Evaluation:
+        kap_delta, kar_delta, time_delta, events = self._deltas(sample)
+        result = Evaluation()
+        if self.current is None and sample.beam_on:
+            self.open(sample.t_s, sample.wall, "beam_on")
+        current = self.current
+        if current is not None:
+            current.counter_events += events
+            self._accumulate(current, sample, kap_delta, kar_delta, time_delta)
+            result.alarms += self._check(current, sample.wall)
+            if not sample.beam_on and sample.t_s - current.last_beam_t >= self.idle_s:
+                closed = self.close(sample.t_s, sample.wall, "idle")
+                result.alarms += closed.alarms
+                result.records += closed.records
+        self._last = sample
+        return result
+
+    def totals(self) -> dict[str, float]:
+        """Running totals in canonical units (trigger_levels.CANONICAL_UNIT)."""
+        current = self.current
+        if current is None:
+            return {}
+        psd, _ = psd_estimate(current.kar_mgy, self.geometry, self.tissue_to_air)
+        return {
+            "kar": current.kar_mgy,
+            "psd": psd,
+            "kap": current.kap_gy_cm2,
+            "fluoro_time": current.fluoro_time_s,
+        }
+
+    def _step(
+        self, name: str, value: float | None, wrap: float, wall: datetime
+    ) -> tuple[float | None, list[dict[str, Any]]]:
+        if value is None:
+            return None, []
+        step = counter_step(self._baseline[name], value, wrap)
+        self._baseline[name] = step.baseline
+        if step.event in ("reset", "wrap"):
+            return step.delta, [{"counter": name, "event": step.event, "at": iso_utc(wall), "value": value}]
+        return step.delta, []
+
+    def _deltas(self, s: ProcedureSample) -> tuple[float, float, float, list[dict[str, Any]]]:
+        kap, e1 = self._step("kap", s.kap_gy_cm2, self.kap_wrap_gy_cm2, s.wall)
+        kar, e2 = self._step("kar", s.kar_mgy, 0.0, s.wall)
+        time, e3 = self._step("time", s.irradiation_time_s, 0.0, s.wall)
+        last = self._last
+        dt = 0.0
+        if last is not None and last.beam_on and s.beam_on and 0 < s.t_s - last.t_s <= self.max_gap_s:
+            dt = s.t_s - last.t_s
+        if kap is None:
+            if (
+                s.kap_rate_gy_cm2_min is not None
+                and last is not None
+                and last.kap_rate_gy_cm2_min is not None
+            ):
+                kap = (s.kap_rate_gy_cm2_min + last.kap_rate_gy_cm2_min) / 2 * dt / 60.0
+            elif last is not None:
+                k_ref = (s.k_ref_rate_mgy_min + last.k_ref_rate_mgy_min) / 2 * dt / 60.0
+                kap = k_ref * s.area_ref_cm2 / 1000.0
+            else:
+                kap = 0.0
+        if kar is None:
+            kar = kap / s.area_ref_cm2 * 1000.0
+        if time is None:
+            time = dt
+        return kap, kar, time, e1 + e2 + e3
+
+    def _accumulate(
+        self, current: _Procedure, s: ProcedureSample, kap: float, kar: float, time: float
+    ) -> None:
+        current.kap_gy_cm2 += kap
+        current.kar_mgy += kar
+        if s.mode == "acquisition":
+            current.acquisition_time_s += time
+            last = self._last
+            if s.beam_on and (last is None or not last.beam_on or last.mode != "acquisition"):
+                current.acquisition_count += 1
+        else:
+            current.fluoro_time_s += time
+        if s.beam_on:
+            current.last_beam_t = s.t_s
+            current.peak_esak[s.mode] = max(current.peak_esak.get(s.mode, 0.0), s.esak_rate_mgy_min)
+            current.peak_k_ref_mgy_min = max(current.peak_k_ref_mgy_min, s.k_ref_rate_mgy_min)
+
+    # ------------------------------------------------------------ triggers
+
+    def _check(self, current: _Procedure, wall: datetime) -> list[AlarmNotice]:
+        if self.triggers is None:
+            return []
+        current.triggers, crossings = evaluate(current.triggers, self.totals(), self.triggers.levels)
+        notices = [self._trigger_notice(current, c) for c in crossings]
+        current.alarms += [self._alarm_entry(n) for n in notices]
+        return notices
+
+    def _trigger_notice(self, current: _Procedure, crossing: Crossing) -> AlarmNotice:
+        level: TriggerLevel = crossing.level
+        shown = crossing.value / level.factor
+        what = level.describe(crossing.index).split(" ", 1)[1]
+        message = (
+            f"{NAMES[level.quantity]} {shown:.3g} {level.unit} has reached {what} "
+            f"({level.kind.replace('_', ' ')}, {level.id})"
+        )
+        details = {
+            "procedure_id": current.procedure_id,
+            "trigger": level.id,
+            "kind": level.kind,
+            "quantity": level.quantity,
+            "index": crossing.index,
+            "skipped_levels": crossing.skipped,
+            "level": {
+                "value": round(crossing.threshold / level.factor, 6),
+                "unit": level.unit,
+                "citation": level.citation,
+                "source": level.source,
+                "check": level.check,
+            },
+            "value": {"value": round(crossing.value, 6), "unit": CANONICAL_UNIT[level.quantity]},
+        }
+        return AlarmNotice(
+            str(uuid.uuid4()), "fluoro_trigger", "raised", level.severity, message, details, True
+        )
+
+    @staticmethod
+    def _alarm_entry(notice: AlarmNotice) -> dict[str, Any]:
+        return {
+            "alarm_id": notice.alarm_id,
+            "type": notice.alarm_type,
+            "severity": notice.severity,
+            "message": notice.message,
+            "latching": notice.latching,
+            "trigger": notice.details.get("trigger"),
+        }
+
+    # ------------------------------------------------------------ record
+
+    def _record(self, current: _Procedure, t_s: float, wall: datetime, by: str) -> dict[str, Any]:
+        psd, psd_factors = psd_estimate(current.kar_mgy, self.geometry, self.tissue_to_air)
+        alarms = [
+            {**{k: v for k, v in a.items() if k != "latching"}, **self.alarms.acknowledgement(a["alarm_id"])}
+            for a in current.alarms
+        ]
+        triggers = self.triggers
+        return {
+            "procedure_id": current.procedure_id,
+            "opened_at": iso_utc(current.opened_at),
+            "closed_at": iso_utc(wall),
+            "duration_s": round(t_s - current.opened_t, 3),
+            "opened_by": current.opened_by,
+            "closed_by": by,
+            "totals": {
+                "kar": {"value": round(current.kar_mgy, 4), "unit": "mGy"},
+                "kap": {"value": round(current.kap_gy_cm2, 6), "unit": "Gy·cm²"},
+                "fluoro_time": {"value": round(current.fluoro_time_s, 3), "unit": "s"},
+                "acquisition_time": {"value": round(current.acquisition_time_s, 3), "unit": "s"},
+                "acquisition_count": current.acquisition_count,
+                "psd_estimate": {"value": round(psd, 4), "unit": "mGy", "factors": psd_factors},
+            },
+            "peaks": {
+                "esak_rate_by_mode": {
+                    m: {"value": round(v, 4), "unit": "mGy/min"} for m, v in current.peak_esak.items()
+                },
+                "k_ref_rate": {"value": round(current.peak_k_ref_mgy_min, 4), "unit": "mGy/min"},
+            },
+            "alarms": alarms,
+            "counter_events": current.counter_events,
+            "factors": {**self.geometry.factors(), "tissue_to_air": self.tissue_to_air},
+            "levels": {
+                **self.levels_sources,
+                "trigger_preset": triggers.preset if triggers else None,
+                "triggers": [
+                    {
+                        "id": t.id,
+                        "level": t.describe(),
+                        "citation": t.citation,
+                        "source": t.source,
+                        "check": t.check,
+                    }
+                    for t in (triggers.levels if triggers else ())
+                ],
+            },
+        }

@@ -1,0 +1,75 @@
+"""The demo and the CLI as a person runs them: a real process, a real pty, a real broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from simulators.mosquitto import MosquittoBroker, free_port
+from tests.fakes import Subscriber
+
+DOSEEDGE = [sys.executable, "-m", "agent.cli"]
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def test_demo_crosses_25_and_publishes(tmp_path: Path, broker: MosquittoBroker) -> None:
+    subscriber = Subscriber(broker.host, broker.port, "doseedge/#", client_id="demo-test")
+    try:
+        result = subprocess.run(
+            [*DOSEEDGE, "demo", "--duration", "20", "--mqtt", f"127.0.0.1:{broker.port}"],
+            cwd=tmp_path,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert subscriber.wait_for(lambda s: s.bodies("/alarm"), 5)
+    finally:
+        subscriber.close()
+    assert result.returncode == 0, result.stderr
+    assert "Publishing to the MQTT broker" in result.stdout
+    assert "ALARM  Entrance dose rate" in result.stdout
+    assert "25 mGy/min" in result.stdout
+    assert subscriber.bodies("/alarm")[0]["type"] == "fluoro_dose_rate"
+
+
+def test_demo_without_a_broker_says_so_and_keeps_records(tmp_path: Path) -> None:
+    port = free_port()
+    result = subprocess.run(
+        [*DOSEEDGE, "demo", "--duration", "3", "--mqtt", f"127.0.0.1:{port}"],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"No MQTT broker answers at 127.0.0.1:{port}" in result.stdout
+    assert "BROKER DOWN" in result.stdout
+    assert (tmp_path / "var" / "demo" / "outbox.sqlite").exists()
+    assert '"unsent_in_store": 0' not in result.stdout
+
+
+def test_run_with_a_bad_config_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[station]\nsite = "s"\nstation_id = "x"\n[mqtt]\nport = "1883"\n')
+    result = subprocess.run(
+        [*DOSEEDGE, "run", "-c", str(bad)], env=ENV, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "line 5: mqtt.port: must be a whole number" in result.stderr
+
+
+def test_simulate_prints_where_to_connect() -> None:
+    process = subprocess.Popen(
+        [*DOSEEDGE, "simulate", "ptw_diamentor"], env=ENV, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "/dev/pts/" in line
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
