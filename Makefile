@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	bash scripts/ensure-mosquitto.sh
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -5,9 +5,11 @@ from __future__ import annotations
 __all__ = ["Agent"]
 
 import asyncio
+import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from agent.clock import Clock, SystemClock
@@ -16,9 +18,11 @@ from agent.config import AgentConfig
 from agent.console import Console
 from agent.fluoro_commands import register_fluoro_commands
 from agent.forwarder import Forwarder
+from agent.health import health_body
 from agent.mqtt_link import MqttLink
-from agent.outbox import Outbox, OutMessage, Priority
-from agent.payloads import envelope, status_body
+from agent.notices import AlarmNotice
+from agent.outbox import Outbox, OutMessage, Priority, StoreAlarm
+from agent.payloads import alarm_body, envelope, status_body
 from agent.pipeline import Pipeline
 from agent.poller import DevicePoller
 from drivers.registry import build_driver
@@ -36,13 +40,17 @@ class Agent:
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.outbox = Outbox(config.store.path)
+        self._alarm_sink: Callable[[AlarmNotice], OutMessage] | None = None  # set once the pipeline is
+        self.outbox = Outbox(config.store.path, config.store, self._store_alarm)
         station = config.station
         self.root = f"{config.mqtt.topic_prefix}/{station.site}/{station.station_id}"
         client_id = config.mqtt.client_id or f"doseedge-{station.site}-{station.station_id}"
         self.link = MqttLink(config.mqtt, self.root, client_id, self._status_body)
-        self.forwarder = Forwarder(self.outbox, self.link, config.mqtt.max_inflight)
+        self.forwarder = Forwarder(
+            self.outbox, self.link, config.mqtt.max_inflight, config.mqtt.replay_max_msg_s
+        )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
+        self._alarm_sink = self.pipeline.alarm_message
         self.commands = CommandRouter()
         register_fluoro_commands(self.commands, self.pipeline, self.clock)
         if self.pipeline.hotlab is not None:
@@ -71,6 +79,61 @@ class Agent:
             self.config.station.station_id,
         )
         return status_body(base, state, VERSION)
+
+    def _store_alarm(self, alarm: StoreAlarm) -> OutMessage:
+        """Store alarms (pressure, failing, recovered) go through the pipeline so the live view sees them."""
+        notice = AlarmNotice(
+            alarm.alarm_id, alarm.alarm_type, alarm.state, alarm.severity, alarm.message, alarm.details
+        )
+        if self._alarm_sink is not None:
+            return self._alarm_sink(notice)
+        station = self.config.station
+        base = envelope("doseedge.alarm.v1", self.clock.wall(), station.site, station.station_id)
+        body = alarm_body(
+            base,
+            alarm_id=alarm.alarm_id,
+            alarm_type=alarm.alarm_type,
+            state=alarm.state,
+            severity=alarm.severity,
+            message=alarm.message,
+            details=alarm.details,
+        )
+        return OutMessage("alarm", body, Priority.ALARM)
+
+    def health(self) -> dict[str, Any]:
+        """Health as data (agent/health.py), published on …/health."""
+        station = self.config.station
+        base = envelope("doseedge.health.v1", self.clock.wall(), station.site, station.station_id)
+        link = {
+            "connected": self.link.connected,
+            "protocol": self.link.protocol,
+            "reconnects": self.link.reconnects,
+            "watchdog_restarts": self.link.watchdog_restarts,
+            "last_error": self.link.last_error,
+            "in_flight": self.forwarder.in_flight,
+            "published": self.forwarder.published,
+            "acknowledged": self.forwarder.acknowledged,
+            "replayed": self.forwarder.replayed,
+        }
+        summary = self.summary()
+        devices = {
+            "errors": summary["device_errors"],
+            "frames_rejected": summary["frames_rejected"],
+            "pipeline": dict(self.pipeline.counters),
+        }
+        return health_body(base, self.outbox.stats(), link, self.forwarder.latency(), devices)
+
+    async def _publish_health(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                body = json.dumps(self.health(), separators=(",", ":")).encode()
+                self.link.publish("health", body, qos=0)
+            except Exception:  # health must never take the agent down
+                log.exception("health snapshot failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.config.mqtt.health_interval_s)
+            except TimeoutError:
+                pass
 
     def status_text(self) -> str:
         broker = "broker up" if self.link.connected else "BROKER DOWN"
@@ -123,6 +186,7 @@ class Agent:
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
+        tasks.append(asyncio.create_task(self._publish_health(stop), name="health"))
         if self.console is not None:
             tasks.append(asyncio.create_task(self.console.run(stop), name="console"))
         try:

@@ -1,4 +1,4 @@
-"""Command line: `doseedge run | check-config | demo | simulate`."""
+"""Command line: `doseedge run | check-config | demo | simulate | store status`."""
 
 from __future__ import annotations
 
@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--mqtt", type=_mqtt, help="broker address, HOST:PORT")
     simulate = sub.add_parser("simulate", help="start one hardware simulator standalone")
     simulate.add_argument("name")
+    store = sub.add_parser("store", help="inspect the local store (read-only, safe while the agent runs)")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    status_cmd = store_sub.add_parser("status", help="depth, oldest unsent, evictions, size, integrity")
+    status_cmd.add_argument("-c", "--config", required=True, type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "simulate":
@@ -85,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             print(_explain(load_config(args.config)))
+            return 0
+        if args.command == "store":
+            from agent.health import format_status, store_status
+
+            config = load_config(args.config)
+            print(format_status(store_status(config.store.path, config.store.max_bytes)))
             return 0
         if args.command == "demo":
             from agent.demo import DEMO_CONFIG, run_demo

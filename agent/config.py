@@ -64,9 +64,34 @@ class MqttConfig:
     max_inflight: int = 100
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
+    # Store-and-forward hardening (issue 3, docs/store.md).
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"  # auto: MQTT 5, fall back to 3.1.1 if refused
+    session_expiry_s: int = 7 * 24 * 3600  # MQTT 5 persistent session lifetime
+    max_queued_messages: int = 1000  # paho's outgoing queue bound (≥ max_inflight)
+    watchdog_s: float = 10.0  # restart the network loop if it has not turned for this long
+    replay_max_msg_s: float = 10000.0  # backlog readings per second after an outage (live goes first)
+    health_interval_s: float = 30.0  # period of …/health
+    tls_ca_file: str = ""  # enables TLS with CA verification
+    tls_cert_file: str = ""  # client certificate (mutual TLS), with tls_key_file
+    tls_key_file: str = ""
+    credentials_file: str = ""  # two lines: username, password (never logged)
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
+        if self.max_queued_messages < self.max_inflight:
+            problems.append(("max_queued_messages", "must be ≥ max_inflight"))
+        if not 0.5 <= self.watchdog_s <= 3600:
+            problems.append(("watchdog_s", "must be 0.5–3600"))
+        if self.replay_max_msg_s <= 0:
+            problems.append(("replay_max_msg_s", "must be > 0"))
+        if not 1 <= self.health_interval_s <= 86400:
+            problems.append(("health_interval_s", "must be 1–86400"))
+        if not 0 <= self.session_expiry_s <= 0xFFFFFFFF:
+            problems.append(("session_expiry_s", "must be 0–4294967295"))
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            problems.append(("tls_cert_file", "tls_cert_file and tls_key_file go together"))
+        if self.tls_cert_file and not self.tls_ca_file:
+            problems.append(("tls_ca_file", "a client certificate needs tls_ca_file (TLS on)"))
         if not 1 <= self.port <= 65535:
             problems.append(("port", "must be 1–65535"))
         if not self.topic_prefix or any(c in self.topic_prefix for c in "#+"):
@@ -82,7 +107,28 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
+    """The outbox bound and its pressure alarm (docs/store.md)."""
+
     path: str = "var/doseedge/outbox.sqlite"
+    max_bytes: int = 256 * 1024 * 1024  # used pages on disk; WAL excluded (bounded by wal_max_bytes)
+    pressure_fraction: float = 0.8  # store_pressure raised at this use, before any eviction
+    pressure_clear_fraction: float = 0.6  # … and cleared below this
+    evict_to_fraction: float = 0.9  # once above max_bytes, evict down to this
+    wal_max_bytes: int = 16 * 1024 * 1024
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.max_bytes < 64 * 1024:
+            problems.append(("max_bytes", "must be ≥ 65536"))
+        if not 0.1 <= self.pressure_clear_fraction < self.pressure_fraction < 1:
+            problems.append(
+                ("pressure_fraction", "need 0.1 ≤ pressure_clear_fraction < pressure_fraction < 1")
+            )
+        if not self.pressure_fraction <= self.evict_to_fraction < 1:
+            problems.append(("evict_to_fraction", "must be ≥ pressure_fraction and < 1"))
+        if self.wal_max_bytes < 0:
+            problems.append(("wal_max_bytes", "must be ≥ 0"))
+        return problems
 
 
 @dataclass(frozen=True)

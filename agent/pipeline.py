@@ -135,6 +135,10 @@ class Pipeline:
             )
         self.store([self._alarm_message(notice)])
 
+    def alarm_message(self, notice: AlarmNotice) -> OutMessage:
+        """Count, show and build an alarm raised outside a monitor (e.g. by the store)."""
+        return self._alarm_message(notice)
+
     def _alarm_message(self, notice: AlarmNotice) -> OutMessage:
         self.counters[f"alarms_{notice.state}"] += 1
         self.alarm_book.apply(notice, self.clock.wall())

@@ -41,16 +41,22 @@ def free_port() -> int:
 
 
 class MosquittoBroker:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, listener_options: str = "", extra: str = "") -> None:
+        """`listener_options` go under the listener (TLS files); `extra` replaces anonymous access
+        (e.g. "allow_anonymous false\npassword_file …")."""
         self.binary = find_mosquitto()
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self._dir = Path(tempfile.mkdtemp(prefix="doseedge-mosquitto-"))
+        # Started as root, mosquitto drops to the `mosquitto` user: without this it cannot write its
+        # persistence file or log, and a restart silently forgets every persistent session.
+        self._dir.chmod(0o777)
         self._process: subprocess.Popen[bytes] | None = None
         conf = self._dir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"{listener_options}"
+            f"{extra or 'allow_anonymous true'}\n"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 1000000\n"

@@ -1,0 +1,57 @@
+"""Health as data: the store, the link and the devices in one body, published on `…/health`.
+
+Health is a snapshot, not a record: it is published QoS 0 straight to the link (never stored), every
+`[mqtt] health_interval_s`, so a full or failing store is visible on the broker at once.
+"""
+
+from __future__ import annotations
+
+__all__ = ["format_status", "health_body", "store_status"]
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.outbox import read_stats
+
+
+def health_body(
+    base: dict[str, Any],
+    store: dict[str, Any],
+    link: dict[str, Any],
+    latency: dict[str, Any],
+    devices: dict[str, Any],
+) -> dict[str, Any]:
+    return {**base, "store": store, "link": link, "publish_latency": latency, "devices": devices}
+
+
+def store_status(path: str | Path, max_bytes: int) -> dict[str, Any]:
+    """Read a store file directly, read-only (safe while the agent runs): `doseedge store status`."""
+    path = Path(path)
+    if not path.exists():
+        return {"store": str(path), "exists": False}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        stats = read_stats(db, time.time())
+        (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.Error as exc:
+        return {"store": str(path), "exists": True, "readable": False, "error": str(exc)}
+    finally:
+        db.close()
+    aside = sorted(p.name for p in path.parent.glob(f"{path.name}.corrupt-*") if p.suffix != "")
+    return {
+        "store": str(path),
+        "exists": True,
+        "readable": True,
+        "integrity": check,
+        "file_bytes": path.stat().st_size,
+        "max_bytes": max_bytes,
+        **stats,
+        "moved_aside": [n for n in aside if not n.endswith(("-wal", "-shm"))],
+    }
+
+
+def format_status(status: dict[str, Any]) -> str:
+    return json.dumps(status, indent=2, ensure_ascii=False)

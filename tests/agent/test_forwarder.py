@@ -1,0 +1,74 @@
+"""Replay after an outage: alarms and records first, live readings never behind the backlog, bounded rate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from agent.forwarder import Forwarder
+from agent.outbox import Outbox, OutMessage, Priority
+from tests.fakes import FakeClock
+
+
+class FakeLink:
+    """The link seen from the forwarder: connected, hands out message ids, records what it got."""
+
+    def __init__(self) -> None:
+        self.connected = True
+        self.sent: list[tuple[int, dict[str, object]]] = []
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool = False) -> int | None:
+        self.sent.append((len(self.sent) + 1, json.loads(payload)))
+        return len(self.sent)
+
+
+def deliver(forwarder: Forwarder, acks: tuple[int, ...] = (), states: tuple[bool, ...] = ()) -> None:
+    """Hand PUBACKs and link state changes over as paho's thread does, through the event loop."""
+
+    async def hand_over() -> None:
+        loop = asyncio.get_running_loop()
+        for mid in acks:
+            forwarder.ack_from_thread(loop, mid)
+        for up in states:
+            forwarder.state_from_thread(loop, up)
+        await asyncio.sleep(0.01)
+
+    asyncio.run(hand_over())
+
+
+def test_replay_is_rate_bounded_and_live_traffic_goes_first(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite")
+    backlog = [OutMessage("reading/d", {"kind": "backlog", "n": n}, Priority.READING) for n in range(500)]
+    outbox.append(backlog)
+    outbox.append([OutMessage("record/x", {"kind": "record", "n": 0}, Priority.RECORD)])
+    clock, link = FakeClock(), FakeLink()
+    forwarder = Forwarder(outbox, link, window=50, replay_max_msg_s=40.0, monotonic=clock.monotonic)
+    outbox.append(
+        [OutMessage("reading/d", {"kind": "live", "n": n}, Priority.READING) for n in range(3)]
+        + [OutMessage("alarm", {"kind": "alarm", "n": 0}, Priority.ALARM)]
+    )
+    forwarder.pump()
+    kinds = [body["kind"] for _, body in link.sent]
+    assert kinds == ["alarm", "record", "live", "live", "live"], "no backlog before its budget"
+    clock.advance(0.5)  # 20 backlog messages allowed at 40/s
+    deliver(forwarder, acks=tuple(mid for mid, _ in link.sent))
+    forwarder.pump()
+    backlog = [body["n"] for _, body in link.sent if body["kind"] == "backlog"]
+    assert backlog == list(range(20)), "backlog oldest first, at the bounded rate"
+    assert outbox.depth() == 500 and forwarder.acknowledged == 5, "deleted on PUBACK only"
+    outbox.append([OutMessage("reading/d", {"kind": "live", "n": 3}, Priority.READING)])
+    forwarder.pump()
+    assert link.sent[-1][1] == {**link.sent[-1][1], "kind": "live", "n": 3}, "live passes a waiting backlog"
+
+
+def test_nothing_is_deleted_without_its_puback_and_a_disconnect_resends(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite")
+    outbox.append([OutMessage("alarm", {"n": n}, Priority.ALARM) for n in range(3)])
+    link = FakeLink()
+    forwarder = Forwarder(outbox, link, window=10)
+    assert forwarder.pump() == 3 and outbox.depth() == 3
+    deliver(forwarder, acks=(2,), states=(False, True))  # connection lost: mids 1 and 3 never acknowledged
+    forwarder.pump()
+    assert outbox.depth() == 2
+    assert [body["n"] for _, body in link.sent[3:]] == [0, 2], "unacknowledged ones sent again"
