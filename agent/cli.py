@@ -48,9 +48,13 @@ def _simulate(name: str) -> int:
         return 2
     simulator, plays = demo_simulator(name)
     path = simulator.start()
-    baud = getattr(simulator, "baudrate", 9600)
-    print(f"{name} simulator on {path} ({baud} 8N1), {plays}. Ctrl-C stops it.")
-    print(f"  e.g. python -m serial.tools.miniterm {path} {baud}")
+    hint = getattr(simulator, "connect_hint", None)  # network simulators say how to reach them
+    if hint:
+        print(f"{hint}\n  {plays}. Ctrl-C stops it.")
+    else:
+        baud = getattr(simulator, "baudrate", 9600)
+        print(f"{name} simulator on {path} ({baud} 8N1), {plays}. Ctrl-C stops it.")
+        print(f"  e.g. python -m serial.tools.miniterm {path} {baud}")
     sys.stdout.flush()
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -271,7 +271,9 @@ def _cross_checks(
             problems.append(ConfigProblem(f"devices[{i}].{key}", message))
         if names.count(device.name) > 1:
             problems.append(ConfigProblem(f"devices[{i}].name", f"duplicate device name {device.name!r}"))
-    serial: list[tuple[int, Any]] = [(i, d) for i, d in enumerate(devices) if hasattr(d, "baudrate")]
+    serial: list[tuple[int, Any]] = [
+        (i, d) for i, d in enumerate(devices) if hasattr(d, "baudrate") and str(getattr(d, "port", ""))
+    ]  # a Modbus TCP device has a baudrate key but no serial port
     shared = [(d.name, d.port, d.baudrate) for _, d in serial]
     for j, message in port_conflicts(shared):
         problems.append(ConfigProblem(f"devices[{serial[j][0]}].baudrate", message))

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from drivers.atomlab import AtomlabConfig, atomlab_driver
 from drivers.capintec import Capintec, CapintecConfig
 from drivers.generic_line import GenericLine, GenericLineConfig
+from drivers.modbus import ModbusConfig, build_modbus
 from drivers.model import Reading
 from drivers.ports import PortClient, PortLocked, shared_port
 from drivers.ptw_diamentor import PtwDiamentor, PtwDiamentorConfig
@@ -119,6 +120,15 @@ DRIVERS: dict[str, DriverSpec] = {
         simulator="dap_line",
         sample_config="config/samples/generic-line.toml",
         golden_dir="tests/drivers/generic_line",
+    ),
+    "modbus": DriverSpec(
+        name="modbus",
+        config_type=ModbusConfig,
+        factory=build_modbus,
+        role="generator",
+        simulator="modbus_generator",
+        sample_config="config/generator-room.toml",
+        golden_dir="tests/drivers/modbus",
     ),
 }
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from simulators.capintec import CapintecSimulator
 from simulators.generic_line import AtomlabSimulator, DapLineSimulator
+from simulators.modbus_generator import ModbusGeneratorSimulator
 from simulators.ptw_diamentor import DiamentorSimulator
 from simulators.veenstra import Vdc404Simulator, Vik202Simulator
 
@@ -22,4 +23,5 @@ SIMULATORS: dict[str, Callable[..., Any]] = {
     "veenstra_vdc404": Vdc404Simulator,
     "atomlab500": AtomlabSimulator,
     "dap_line": DapLineSimulator,
+    "modbus_generator": ModbusGeneratorSimulator,
 }

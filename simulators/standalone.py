@@ -20,6 +20,10 @@ def demo_simulator(name: str) -> tuple[Any, str]:
         return factory(
             demo_procedure(Geometry(100.0, 60.0, 65.0, 1.4), loop=True)
         ), "looping the demo procedure"
+    if name == "modbus_generator":
+        from simulators.generator_script import fluoroscopy_script
+
+        return factory(fluoroscopy_script(loop=True)), "looping a scripted fluoroscopy procedure"
     if name == "dap_line":
         meters = {"01": Procedure((Segment(3600, 3.0),)), "02": Procedure((Segment(3600, 0.5),))}
         return factory(meters), "two meters at addresses 01 and 02 (send '#01M' CR LF)"
