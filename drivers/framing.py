@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from agent.errors import FrameError, TransportError
-from drivers.capintec import capintec_checksum
+from drivers.capintec_codec import capintec_checksum
 from drivers.transport import ByteTransport
 
 T = TypeVar("T")

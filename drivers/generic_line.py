@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.errors import ConfigError, DeviceError, FrameError, TransportError
-from drivers.capintec import normalise_nuclide
+from drivers.capintec_codec import normalise_nuclide
 from drivers.framing import (
     await_frame,
     checksum,

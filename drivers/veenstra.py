@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.errors import DeviceError, FrameError, TransportError
-from drivers.capintec import normalise_nuclide
+from drivers.capintec_codec import normalise_nuclide
 from drivers.framing import await_frame, latest_frame
 from drivers.model import Measurement, Reading, Status
 from drivers.transport import ByteTransport
