@@ -25,6 +25,7 @@ from agent.errors import DeviceError, FrameError, TransportError
 from drivers.capintec_codec import (
     ACK_REQUEST,
     ERRORS,
+    CapintecFrame,
     decode_frame,
     encode_frame,
     normalise_nuclide,
@@ -34,6 +35,7 @@ from drivers.capintec_codec import (
     parse_serial,
     to_measurements,
 )
+from drivers.framing import await_frame
 from drivers.model import Reading
 from drivers.transport import ByteTransport
 
@@ -161,35 +163,20 @@ class Capintec:
         return self._await(command, self.config.timeout_s, expect)
 
     def _await(self, command: bytes, timeout_s: float, expect: tuple[bytes, ...]) -> bytes:
-        deadline = self._monotonic() + timeout_s
-        buffer = b""
-        rejected: FrameError | None = None
-        while True:
-            while buffer:
-                try:
-                    consumed, frame = decode_frame(buffer)
-                except FrameError as exc:
-                    self.counters["frames_rejected"] += 1
-                    rejected = exc
-                    buffer = buffer[exc.consumed :]
-                    continue
-                if frame is None:
-                    break
-                buffer = buffer[consumed:]
-                if frame.kind == "error":
-                    reason = ERRORS.get(frame.code, "unknown error")
-                    raise DeviceError(f"{self.config.name}: {command!r} → e{frame.code} {reason}", frame.code)
-                if not expect and frame.kind == "ack":
-                    return b""
-                if expect and frame.kind == "data" and frame.payload.startswith(expect):
-                    return frame.payload
-                self.counters["frames_rejected"] += 1
-                rejected = FrameError(f"unexpected frame {frame} for {command!r}")
-            remaining = deadline - self._monotonic()
-            if remaining <= 0:
-                if rejected is not None:
-                    raise FrameError(f"{self.config.name}: no valid reply to {command!r}: {rejected}")
-                raise TransportError(
-                    f"{self.config.name}: silent, no reply to {command!r} within {timeout_s} s"
-                )
-            buffer += self._transport.read(remaining)
+        """One reply frame: the ack when `expect` is empty, else data starting with `expect`."""
+
+        def accept(frame: CapintecFrame) -> bool:
+            if frame.kind == "error":
+                reason = ERRORS.get(frame.code, "unknown error")
+                raise DeviceError(f"{self.config.name}: {command!r} → e{frame.code} {reason}", frame.code)
+            if not expect and frame.kind == "ack":
+                return True
+            if expect and frame.kind == "data" and frame.payload.startswith(expect):
+                return True
+            raise FrameError(f"unexpected frame {frame} for {command!r}")
+
+        frame, _ = await_frame(
+            self._transport, decode_frame, accept, timeout_s, self._monotonic, self.counters,
+            self.config.name, request=repr(command),
+        )  # fmt: skip
+        return frame.payload
