@@ -44,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.errors import DeviceError, FrameError, TransportError
+from drivers.checks import polling_problems
 from drivers.framing import await_frame
 from drivers.model import Measurement, Reading
 from drivers.transport import ByteTransport
@@ -80,12 +81,7 @@ class PtwDiamentorConfig:
         problems: list[tuple[str, str]] = []
         if self.baudrate not in (9600, 19200, 38400, 57600, 115200):
             problems.append(("baudrate", "must be one of 9600, 19200, 38400, 57600, 115200"))
-        if not 0.05 <= self.poll_interval_s <= 60:
-            problems.append(("poll_interval_s", "must be between 0.05 and 60"))
-        if not 0.05 <= self.timeout_s <= 10:
-            problems.append(("timeout_s", "must be between 0.05 and 10"))
-        if self.lost_after_failures < 1:
-            problems.append(("lost_after_failures", "must be at least 1"))
+        problems += polling_problems(self)
         if self.dap_rate_time_base_s not in (1.0, 60.0, 3600.0):
             problems.append(("dap_rate_time_base_s", "must be 1 (per s), 60 (per min) or 3600 (per h)"))
         return problems
