@@ -22,8 +22,8 @@ from agent.health import health_body
 from agent.mqtt_link import MqttLink
 from agent.notices import AlarmNotice
 from agent.outbox import Outbox, OutMessage, Priority, StoreAlarm
-from agent.payloads import alarm_body, envelope, status_body
-from agent.pipeline import Pipeline
+from agent.payloads import envelope, status_body
+from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
 from drivers.registry import build_driver
 
@@ -71,39 +71,25 @@ class Agent:
         self.stop_event: asyncio.Event | None = None
         self.last_summary: dict[str, Any] = {}
 
+    def _base(self, schema: str) -> dict[str, Any]:
+        station = self.config.station
+        return envelope(schema, self.clock.wall(), station.site, station.station_id)
+
     def _status_body(self, state: str) -> dict[str, Any]:
-        base = envelope(
-            "doseedge.status.v1",
-            self.clock.wall(),
-            self.config.station.site,
-            self.config.station.station_id,
-        )
-        return status_body(base, state, VERSION)
+        return status_body(self._base("doseedge.status.v1"), state, VERSION)
 
     def _store_alarm(self, alarm: StoreAlarm) -> OutMessage:
-        """Store alarms (pressure, failing, recovered) go through the pipeline so the live view sees them."""
+        """Store alarms (pressure, failing, recovered) go through the pipeline so the live view sees
+        them; one raised while the outbox opens, before the pipeline exists, is only built."""
         notice = AlarmNotice(
             alarm.alarm_id, alarm.alarm_type, alarm.state, alarm.severity, alarm.message, alarm.details
         )
         if self._alarm_sink is not None:
             return self._alarm_sink(notice)
-        station = self.config.station
-        base = envelope("doseedge.alarm.v1", self.clock.wall(), station.site, station.station_id)
-        body = alarm_body(
-            base,
-            alarm_id=alarm.alarm_id,
-            alarm_type=alarm.alarm_type,
-            state=alarm.state,
-            severity=alarm.severity,
-            message=alarm.message,
-            details=alarm.details,
-        )
-        return OutMessage("alarm", body, Priority.ALARM)
+        return alarm_out(self._base("doseedge.alarm.v1"), notice)
 
     def health(self) -> dict[str, Any]:
         """Health as data (agent/health.py), published on …/health."""
-        station = self.config.station
-        base = envelope("doseedge.health.v1", self.clock.wall(), station.site, station.station_id)
         link = {
             "connected": self.link.connected,
             "protocol": self.link.protocol,
@@ -121,7 +107,9 @@ class Agent:
             "frames_rejected": summary["frames_rejected"],
             "pipeline": dict(self.pipeline.counters),
         }
-        return health_body(base, self.outbox.stats(), link, self.forwarder.latency(), devices)
+        return health_body(
+            self._base("doseedge.health.v1"), self.outbox.stats(), link, self.forwarder.latency(), devices
+        )
 
     async def _publish_health(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -157,13 +145,8 @@ class Agent:
     def run_command(self, name: str, payload: bytes) -> dict[str, Any]:
         """On the loop thread: run a command and queue its result like any other message."""
         result = self.commands.dispatch(name, payload)
-        base = envelope(
-            "doseedge.cmd_result.v1",
-            self.clock.wall(),
-            self.config.station.site,
-            self.config.station.station_id,
-        )
-        self.pipeline.store([OutMessage(f"cmd_result/{name}", {**base, **result}, Priority.RECORD)])
+        body = {**self._base("doseedge.cmd_result.v1"), **result}
+        self.pipeline.store([OutMessage(f"cmd_result/{name}", body, Priority.RECORD)])
         return result
 
     def request_stop(self) -> None:

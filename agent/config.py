@@ -1,7 +1,7 @@
 """Station configuration: TOML parsed once into typed, frozen objects.
 
 Every problem is reported with its key and, where found, its line; unknown keys are errors.
-Units are in key names. Cross-field checks live in `_cross_checks`, nowhere else.
+Units are in key names. Checks across sections live in agent/config_checks.py, nowhere else.
 """
 
 from __future__ import annotations
@@ -24,24 +24,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.config_checks import activimeter_problems, cross_checks, id_problems
 from agent.errors import ConfigError, ConfigProblem
 from agent.hotlab_config import HotlabConfig
 from agent.tomlschema import LineIndex, build_dataclass
-from drivers.ports import port_conflicts
 from drivers.registry import DRIVERS, DriverConfig
 from limits.dose_rate import RatePolicy
 from limits.dosimetry import Geometry
 from limits.entrance import TubeOutput
 from limits.levels import RateLevelTable, load_rate_levels
 from limits.trigger_levels import TriggerOverride, TriggerSet, load_trigger_set
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
-
-
-def _id_problem(key: str, value: str) -> list[tuple[str, str]]:
-    if _ID.match(value):
-        return []
-    return [(key, "must be 1–64 letters, digits, '-' or '_' (it becomes an MQTT topic level)")]
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ class StationConfig:
     description: str = ""
 
     def validate(self) -> list[tuple[str, str]]:
-        return _id_problem("site", self.site) + _id_problem("station_id", self.station_id)
+        return id_problems("site", self.site) + id_problems("station_id", self.station_id)
 
 
 @dataclass(frozen=True)
@@ -258,36 +250,9 @@ def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
     return devices
 
 
-def _cross_checks(
-    devices: list[DriverConfig],
-    declared: set[str],
-    fluoro: FluoroscopyConfig | None,
-    problems: list[ConfigProblem],
-) -> RateLevelTable | None:
-    """`declared` holds the names of device tables that failed to build: no second error for them."""
-    names = [d.name for d in devices]
-    for i, device in enumerate(devices):
-        for key, message in _id_problem("name", device.name):
-            problems.append(ConfigProblem(f"devices[{i}].{key}", message))
-        if names.count(device.name) > 1:
-            problems.append(ConfigProblem(f"devices[{i}].name", f"duplicate device name {device.name!r}"))
-    serial: list[tuple[int, Any]] = [
-        (i, d) for i, d in enumerate(devices) if hasattr(d, "baudrate") and str(getattr(d, "port", ""))
-    ]  # a Modbus TCP device has a baudrate key but no serial port
-    shared = [(d.name, d.port, d.baudrate) for _, d in serial]
-    for j, message in port_conflicts(shared):
-        problems.append(ConfigProblem(f"devices[{serial[j][0]}].baudrate", message))
+def _rate_levels(fluoro: FluoroscopyConfig | None, problems: list[ConfigProblem]) -> RateLevelTable | None:
     if fluoro is None:
         return None
-    meters = {d.name for d in devices if DRIVERS[d.driver].role == "dap_meter"}
-    if fluoro.dap_meter and fluoro.dap_meter not in meters and fluoro.dap_meter not in declared:
-        problems.append(
-            ConfigProblem("fluoroscopy.dap_meter", f"no DAP meter named {fluoro.dap_meter!r} in [[devices]]")
-        )
-    if fluoro.generator and fluoro.generator not in names and fluoro.generator not in declared:
-        problems.append(
-            ConfigProblem("fluoroscopy.generator", f"no device named {fluoro.generator!r} in [[devices]]")
-        )
     try:
         return load_rate_levels(fluoro.levels)
     except FileNotFoundError as exc:
@@ -312,25 +277,6 @@ def _triggers(
     except ValueError as exc:
         problems.append(ConfigProblem("triggers", str(exc)))
         return None
-
-
-def _activimeter_problems(name: str, devices: list[DriverConfig], broken: set[str]) -> list[ConfigProblem]:
-    """`[hotlab].activimeter` must name a device whose driver's registry role is "activimeter"."""
-    if name in broken:
-        return []  # its own table already has a problem
-    device = next((d for d in devices if d.name == name), None)
-    kinds = ", ".join(sorted(n for n, spec in DRIVERS.items() if spec.role == "activimeter"))
-    if device is None:
-        return [ConfigProblem("hotlab.activimeter", f"no device named {name!r} in [[devices]]")]
-    role = DRIVERS[device.driver].role
-    if role != "activimeter":
-        return [
-            ConfigProblem(
-                "hotlab.activimeter",
-                f"device {name!r} is a {device.driver} ({role}), not an activimeter (drivers: {kinds})",
-            )
-        ]
-    return []
 
 
 def parse_config(text: str, source: str = "<config>") -> AgentConfig:
@@ -360,13 +306,14 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
     broken = {str(t.get("name")) for t in raw.get("devices", []) if isinstance(t, dict)} - {
         d.name for d in devices
     }
-    levels = _cross_checks(devices, broken, fluoro, problems)
+    cross_checks(devices, broken, fluoro, problems)
+    levels = _rate_levels(fluoro, problems)
     triggers = _triggers(raw.get("triggers"), fluoro, source, problems)
     hotlab = None
     if "hotlab" in raw:
         hotlab = build_dataclass(HotlabConfig, raw["hotlab"], "hotlab", problems)
         if hotlab is not None:
-            problems += _activimeter_problems(hotlab.activimeter, devices, broken)
+            problems += activimeter_problems(hotlab.activimeter, devices, broken)
     if problems:
         index = LineIndex(text)
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]

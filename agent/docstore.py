@@ -4,7 +4,9 @@ TinyDB (human-readable JSON) with an atomic storage: every write goes to a temp 
 directory, is fsynced, renamed over the old file and the directory is fsynced, so a kill or power cut
 leaves either the old or the new file, never a torn one. Never use this for the record stream
 (docs/store.md: TinyDB rewrites the whole file per write). A file that does not parse at start-up is
-moved aside and a fresh one started; `recovered_from` says so, for the caller to raise an alarm.
+moved aside and a fresh one started; `recovered_from` says so, for the caller to raise an alarm. With
+`refuse_corrupt=True` (the hot lab's sources and QC history) it is a StoreError instead, and the
+file is left where it is for a person to look at.
 
     docs = DocStore("var/doseedge/documents.json")
     docs.put("station_context", "current", {"room": "angio-2", "c_arm": "Artis Q"})
@@ -41,7 +43,7 @@ class AtomicJSONStorage(Storage):
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        if not text:
+        if not text.strip():
             return None
         data = json.loads(text)
         if not isinstance(data, dict):
@@ -73,14 +75,16 @@ class AtomicJSONStorage(Storage):
 class DocStore:
     """Named collections of keyed JSON documents."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, refuse_corrupt: bool = False) -> None:
         self.path = Path(path)
         self.recovered_from = ""  # where an unreadable file was moved, if one was
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 AtomicJSONStorage(self.path).read()
-            except ValueError:  # JSONDecodeError included
+            except ValueError as exc:  # JSONDecodeError included
+                if refuse_corrupt:
+                    raise StoreError(f"{self.path} is not valid JSON ({exc}); not overwriting it") from exc
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
                 aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
                 os.replace(self.path, aside)

@@ -20,9 +20,8 @@ from agent.clock import Clock, iso_utc
 from agent.commands import CommandRouter
 from agent.hotlab_config import HotlabConfig
 from agent.hotlab_context import PreparationContext, parse_context
-from agent.hotlab_qc import QcDesk
+from agent.hotlab_qc import HotlabStore, QcDesk
 from agent.hotlab_spot import SpotChecks
-from agent.hotlab_store import HotlabStore
 from agent.hotlab_view import LiveState
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
 from agent.pseudonym import Pseudonymiser

@@ -9,24 +9,93 @@ failed daily constancy is an alarm, so the records Art. 24 and 26 ask for exist 
 
 from __future__ import annotations
 
-__all__ = ["QcDesk"]
+__all__ = ["HotlabStore", "QcDesk"]
 
 from dataclasses import dataclass
 from datetime import datetime, time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.alarm_latch import AlarmLatch
 from agent.clock import iso_utc
+from agent.docstore import AtomicJSONStorage, DocStore
 from agent.errors import CommandError
 from agent.hotlab_config import SITE, HotlabConfig, resolve_policy
 from agent.hotlab_context import parse_time
-from agent.hotlab_store import HotlabStore
 from agent.notices import Evaluation, RecordNotice
 from limits import activimeter_qc as qc
 from limits.hotlab_data import HotlabData, PolicyValue
 
 TESTS = ("constancy", "accuracy", "linearity", "background", "zero")
+SOURCES, RESULTS = "reference_sources", "qc_results"  # DocStore collections
+
+
+class HotlabStore:
+    """The box's memory of reference sources (keyed by serial) and QC results (keyed
+    `<local date>/<test>/<n>`), in a DocStore a physicist can read. A corrupt file is a StoreError,
+    never moved aside: the sources' certificates and the QC history are not to be started afresh."""
+
+    def __init__(self, path: str | Path) -> None:
+        _wrap_bare_rows(Path(path))
+        self.docs = DocStore(path, refuse_corrupt=True)
+
+    def put_source(self, source: qc.ReferenceSource) -> None:
+        self.docs.put(SOURCES, source.serial, source.as_document())
+
+    def source(self, serial: str) -> qc.ReferenceSource:
+        found = self.docs.get(SOURCES, serial)
+        if found is None:
+            known = ", ".join(self.docs.items(SOURCES)) or "none registered"
+            raise KeyError(f"no reference source with serial {serial!r} ({known})")
+        return qc.ReferenceSource(
+            str(found["serial"]),
+            str(found["nuclide"]),
+            float(found["certified_activity_mbq"]),
+            datetime.fromisoformat(str(found["certified_at"])),
+        )
+
+    def sources(self) -> list[dict[str, Any]]:
+        return list(self.docs.items(SOURCES).values())
+
+    def add_qc(self, document: dict[str, Any]) -> None:
+        prefix = f"{document['local_date']}/{document['test']}/"
+        n = sum(key.startswith(prefix) for key in self.docs.items(RESULTS)) + 1
+        self.docs.put(RESULTS, f"{prefix}{n}", document)
+
+    def qc_on(self, local_date: str, test: str) -> list[dict[str, Any]]:
+        """That day's results of `test`, oldest first."""
+        results = self.docs.items(RESULTS).values()
+        return [d for d in results if d.get("local_date") == local_date and d.get("test") == test]
+
+    def close(self) -> None:
+        self.docs.close()
+
+
+def _wrap_bare_rows(path: Path) -> None:
+    """Files written before the hot lab used DocStore held bare rows; wrap them as {key, doc} once.
+
+    Unreleased format (CHANGELOG), but `doseedge demo --station hotlab` keeps its file in var/.
+    """
+    try:
+        data = AtomicJSONStorage(path).read()
+    except (OSError, ValueError):
+        return  # DocStore reports what is wrong with the file
+    if not data or all("doc" in row for table in data.values() for row in table.values()):
+        return
+    keys: dict[str, int] = {}
+    for table_name, table in data.items():
+        for row_id, row in table.items():
+            if "doc" in row:
+                continue
+            if table_name == SOURCES:
+                key = str(row["serial"])
+            else:
+                prefix = f"{row.get('local_date')}/{row.get('test')}/"
+                keys[prefix] = keys.get(prefix, 0) + 1
+                key = f"{prefix}{keys[prefix]}"
+            table[row_id] = {"key": key, "doc": row}
+    AtomicJSONStorage(path).write(data)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,23 @@ deleted only when the broker acknowledged it (QoS 1 PUBACK). Spec: docs/store.md
 Each message gets a per-station monotonic `seq` and a globally unique `record_id` at append
 time, inside the same transaction, so a consumer can drop duplicates and see gaps. The store is
 bounded by `[store] max_bytes`: a `store_pressure` alarm is committed before eviction starts, and
-eviction takes readings, then records, oldest first — never an alarm — and counts each one.
-A disk that refuses writes raises StoreError (the pipeline holds messages in memory) and a
-`store_failing` alarm; a damaged file at start-up is moved aside (agent/store_recovery.py).
+eviction takes readings, then records, oldest first — never an alarm — and counts each one
+(agent/outbox_bound.py). A disk that refuses writes raises StoreError (the pipeline holds messages
+in memory) and a `store_failing` alarm; a damaged file at start-up is moved aside
+(agent/store_recovery.py). The message types live in agent/outbox_messages.py and are exported here.
 """
 
 from __future__ import annotations
 
-__all__ = ["AlarmFactory", "OutMessage", "Outbox", "Priority", "StoreAlarm", "StoredMessage"]
+__all__ = [
+    "AlarmFactory",
+    "OutMessage",
+    "Outbox",
+    "Priority",
+    "StoreAlarm",
+    "StoredMessage",
+    "read_stats",
+]
 
 import json
 import logging
@@ -19,78 +28,23 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 from agent.config import StoreConfig
 from agent.errors import StoreError
+from agent.outbox_bound import EVICTABLE, evict, limit_bytes, used_bytes
+from agent.outbox_messages import (
+    AlarmFactory,
+    OutMessage,
+    Priority,
+    StoreAlarm,
+    StoredMessage,
+    plain_alarm,
+)
 from agent.store_recovery import COLUMNS, Recovery, open_or_recover
 
 log = logging.getLogger(__name__)
-
-
-class Priority(IntEnum):
-    """Lower sends first and is evicted last (alarms never)."""
-
-    ALARM = 0
-    RECORD = 1
-    READING = 2
-
-
-EVICTABLE = (Priority.READING, Priority.RECORD)  # eviction order
-
-
-@dataclass(frozen=True)
-class OutMessage:
-    topic: str  # relative to the station root, e.g. "alarm", "reading/dap1"
-    body: dict[str, Any]
-    priority: Priority
-    qos: int = 1
-    retain: bool = False  # only for state topics (alarm/active): the broker keeps the last one
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    id: int
-    seq: int
-    record_id: str
-    priority: int
-    topic: str
-    qos: int
-    payload: bytes
-    retain: bool = False
-    created_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class StoreAlarm:
-    """An alarm about the store itself; the injected AlarmFactory turns it into a message."""
-
-    alarm_id: str
-    alarm_type: str  # store_pressure | store_failing | store_recovered
-    state: str  # raised | cleared
-    severity: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-AlarmFactory = Callable[[StoreAlarm], OutMessage]
-
-
-def plain_alarm(alarm: StoreAlarm) -> OutMessage:
-    """Default factory (tools, tests); the agent injects one that adds the station envelope."""
-    body = {
-        "schema": "doseedge.alarm.v1",
-        "alarm_id": alarm.alarm_id,
-        "type": alarm.alarm_type,
-        "state": alarm.state,
-        "severity": alarm.severity,
-        "message": alarm.message,
-        **alarm.details,
-    }
-    return OutMessage("alarm", body, Priority.ALARM)
 
 
 class Outbox:
@@ -192,21 +146,13 @@ class Outbox:
             self._rollback()
             raise StoreError(f"store delete failed ({self.path}): {exc}") from exc
 
-    # ------------------------------------------------------------------ bound
+    # ------------------------------------------------------------------ bound (agent/outbox_bound.py)
 
     def used_bytes(self) -> int:
-        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
-        (free,) = self._db.execute("PRAGMA freelist_count").fetchone()
-        return int((pages - free) * self._page_size)
+        return used_bytes(self._db, self._page_size)
 
     def _limit(self, which: str) -> float:
-        fraction = {
-            "pressure": self.config.pressure_fraction,
-            "clear": self.config.pressure_clear_fraction,
-            "evict_to": self.config.evict_to_fraction,
-            "max": 1.0,
-        }[which]
-        return fraction * self.config.max_bytes
+        return limit_bytes(self.config, which)
 
     def _enforce_bound(self) -> list[StoredMessage]:
         """Inside the append transaction: raise store_pressure, then evict if over the bound."""
@@ -222,35 +168,12 @@ class Outbox:
             )
             stored += self._insert([alarm])
         if used > self._limit("max"):
-            self._evict(used)
+            used = evict(self._db, used, self._limit("evict_to"), self._page_size, self._count)
+            over = used > self._limit("max")
+            if over and not self.over_bound:
+                log.error("store %s over its bound with alarms only (%d bytes)", self.path, used)
+            self.over_bound = over
         return stored
-
-    def _evict(self, used: int) -> None:
-        target = self._limit("evict_to")
-        for priority in EVICTABLE:
-            while used > target:
-                (count,) = self._db.execute(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE priority=? LIMIT 1)", (priority,)
-                ).fetchone()
-                if not count:
-                    break
-                batch = max(16, int((used - target) / max(1, self._row_bytes())))
-                deleted = self._db.execute(
-                    "DELETE FROM outbox WHERE id IN"
-                    " (SELECT id FROM outbox WHERE priority=? ORDER BY id LIMIT ?)",
-                    (priority, batch),
-                ).rowcount
-                self._count(f"evicted_{priority.name.lower()}", deleted)
-                used = self.used_bytes()
-        over = used > self._limit("max")
-        if over and not self.over_bound:
-            log.error("store %s over its bound with alarms only (%d bytes)", self.path, used)
-        self.over_bound = over
-
-    def _row_bytes(self) -> int:
-        row = self._db.execute("SELECT AVG(LENGTH(payload)) FROM (SELECT payload FROM outbox LIMIT 200)")
-        (average,) = row.fetchone()
-        return int((average or 200) + 120)  # payload + key, index and cell overhead
 
     # ------------------------------------------------------------------ store alarms
 
@@ -368,8 +291,6 @@ def read_stats(db: sqlite3.Connection, now_s: float) -> dict[str, Any]:
         depth[Priority(priority).name.lower()] = int(count)
     row = db.execute("SELECT created_s FROM outbox ORDER BY id LIMIT 1").fetchone()
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-    (pages,) = db.execute("PRAGMA page_count").fetchone()
-    (free,) = db.execute("PRAGMA freelist_count").fetchone()
     (page_size,) = db.execute("PRAGMA page_size").fetchone()
     active = [r[0] for r in db.execute("SELECT alarm_type FROM store_alarms")]
     return {
@@ -378,6 +299,6 @@ def read_stats(db: sqlite3.Connection, now_s: float) -> dict[str, Any]:
         "oldest_unsent_age_s": round(now_s - row[0], 3) if row and row[0] else 0.0,
         "evicted": {p.name.lower(): int(meta.get(f"evicted_{p.name.lower()}", 0)) for p in EVICTABLE},
         "next_seq": int(meta.get("next_seq", 1)),
-        "used_bytes": int((pages - free) * page_size),
+        "used_bytes": used_bytes(db, page_size),
         "pressure": "store_pressure" in active,
     }

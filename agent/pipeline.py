@@ -8,7 +8,7 @@ view before the store is touched, so a failing disk never hides an alarm.
 
 from __future__ import annotations
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "alarm_out"]
 
 import logging
 import uuid
@@ -29,6 +29,20 @@ from drivers.model import Reading
 
 log = logging.getLogger(__name__)
 MAX_UNSTORED = 10_000
+
+
+def alarm_out(base: dict[str, Any], notice: AlarmNotice) -> OutMessage:
+    """The `alarm` message for a notice, on a `doseedge.alarm.v1` envelope."""
+    body = alarm_body(
+        base,
+        alarm_id=notice.alarm_id,
+        alarm_type=notice.alarm_type,
+        state=notice.state,
+        severity=notice.severity,
+        message=notice.message,
+        details=notice.details,
+    )
+    return OutMessage("alarm", body, Priority.ALARM)
 
 
 class Pipeline:
@@ -91,7 +105,7 @@ class Pipeline:
         self.store(self._notice_messages(result.alarms, result.records))
 
     def _notice_messages(self, alarms: list[AlarmNotice], records: list[RecordNotice]) -> list[OutMessage]:
-        messages = [self._alarm_message(a) for a in alarms]
+        messages = [self.alarm_message(a) for a in alarms]
         messages += [
             OutMessage(
                 f"record/{r.kind}",
@@ -137,32 +151,20 @@ class Pipeline:
                 f"{device} is answering again",
                 {"device": device},
             )
-        self.store([self._alarm_message(notice)])
+        self.store([self.alarm_message(notice)])
 
     def alarm_message(self, notice: AlarmNotice) -> OutMessage:
-        """Count, show and build an alarm raised outside a monitor (e.g. by the store)."""
-        return self._alarm_message(notice)
-
-    def _alarm_message(self, notice: AlarmNotice) -> OutMessage:
+        """Count, show and build an alarm (the monitors', device_lost, and the store's own)."""
         self.counters[f"alarms_{notice.state}"] += 1
         self.alarm_book.apply(notice, self.clock.wall())
         for listener in self.alarm_listeners:
             listener(notice)
-        body = alarm_body(
-            self._base("doseedge.alarm.v1"),
-            alarm_id=notice.alarm_id,
-            alarm_type=notice.alarm_type,
-            state=notice.state,
-            severity=notice.severity,
-            message=notice.message,
-            details=notice.details,
-        )
-        return OutMessage("alarm", body, Priority.ALARM)
+        return alarm_out(self._base("doseedge.alarm.v1"), notice)
 
     def acknowledge(self, alarm_id: str, by: str) -> AlarmNotice:
         """`cmd/alarm_ack`: CommandError for an unknown or already acknowledged alarm."""
         notice = self.alarm_book.acknowledge(alarm_id, by, self.clock.wall())
-        self.store([self._alarm_message(notice)])
+        self.store([self.alarm_message(notice)])
         return notice
 
     def active_message(self) -> OutMessage:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.errors import ConfigError
+from drivers.checks import polling_problems, profile_problems
 from drivers.generic_line import GenericLine, GenericLineConfig
 from drivers.profile import load_profile
 from drivers.transport import ByteTransport
@@ -36,17 +36,8 @@ class AtomlabConfig:
         problems: list[tuple[str, str]] = []
         if self.baudrate not in (9600, 19200):
             problems.append(("baudrate", "the Atomlab 500 runs at 19200 (9600 on some units)"))
-        if not 0.2 <= self.poll_interval_s <= 60:
-            problems.append(("poll_interval_s", "must be between 0.2 and 60"))
-        if not 0.05 <= self.timeout_s <= 10:
-            problems.append(("timeout_s", "must be between 0.05 and 10"))
-        if self.lost_after_failures < 1:
-            problems.append(("lost_after_failures", "must be at least 1"))
-        try:
-            load_profile(self.profile)
-        except ConfigError as exc:
-            problems += [("profile", f"{exc.source}: {p}") for p in exc.problems]
-        return problems
+        problems += polling_problems(self, poll_interval_s=(0.2, 60))
+        return problems + profile_problems(lambda: load_profile(self.profile))
 
     def as_line_config(self) -> GenericLineConfig:
         return GenericLineConfig(

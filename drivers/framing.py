@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from agent.errors import FrameError, TransportError
-from drivers.capintec import capintec_checksum
+from drivers.capintec_codec import capintec_checksum
 from drivers.transport import ByteTransport
 
 T = TypeVar("T")
@@ -150,12 +150,15 @@ def await_frame(
     counters: Counter[str],
     what: str,
     buffer: bytes = b"",
+    *,
+    request: str = "",
 ) -> tuple[T, bytes]:
     """Read until `decode` yields a frame `accept` takes; return it and the bytes after it.
 
     Rejected frames are counted in `counters["frames_rejected"]`. At the deadline: FrameError if
-    something was rejected, else TransportError (silence). `decode` and `accept` may raise
-    DeviceError for a well-formed error reply: it propagates.
+    something was rejected, else TransportError (silence); with `request` (the command sent, as
+    shown) the message names it. `decode` and `accept` may raise DeviceError for a well-formed
+    error reply: it propagates; `accept` may raise FrameError to say why it refused a frame.
     """
     deadline = monotonic() + timeout_s
     rejected: FrameError | None = None
@@ -184,8 +187,10 @@ def await_frame(
         remaining = deadline - monotonic()
         if remaining <= 0:
             if rejected is not None:
-                raise FrameError(f"{what}: no valid frame: {rejected}")
-            raise TransportError(f"{what}: silent, nothing within {timeout_s} s")
+                invalid = f"no valid reply to {request}" if request else "no valid frame"
+                raise FrameError(f"{what}: {invalid}: {rejected}")
+            silent = f"no reply to {request}" if request else "nothing"
+            raise TransportError(f"{what}: silent, {silent} within {timeout_s} s")
         buffer += transport.read(remaining)
 
 

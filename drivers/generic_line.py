@@ -23,8 +23,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.errors import ConfigError, DeviceError, FrameError, TransportError
-from drivers.capintec import normalise_nuclide
+from agent.errors import DeviceError, FrameError, TransportError
+from drivers.capintec_codec import normalise_nuclide
+from drivers.checks import polling_problems, profile_problems
 from drivers.framing import (
     await_frame,
     checksum,
@@ -57,17 +58,8 @@ class GenericLineConfig:
         problems: list[tuple[str, str]] = []
         if self.baudrate not in BAUD_RATES:
             problems.append(("baudrate", f"must be one of {', '.join(map(str, BAUD_RATES))}"))
-        if not 0.05 <= self.poll_interval_s <= 60:
-            problems.append(("poll_interval_s", "must be between 0.05 and 60"))
-        if not 0.05 <= self.timeout_s <= 10:
-            problems.append(("timeout_s", "must be between 0.05 and 10"))
-        if self.lost_after_failures < 1:
-            problems.append(("lost_after_failures", "must be at least 1"))
-        try:
-            load_profile(self.profile)
-        except ConfigError as exc:
-            problems += [("profile", f"{exc.source}: {p}") for p in exc.problems]
-        return problems
+        problems += polling_problems(self)
+        return problems + profile_problems(lambda: load_profile(self.profile))
 
 
 class LineCodec:

@@ -23,7 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.errors import ConfigError, FrameError, TransportError
+from agent.errors import FrameError, TransportError
+from drivers.checks import polling_problems, profile_problems
 from drivers.modbus_link import PymodbusLink, RegisterLink
 from drivers.modbus_map import Block, RegisterMap, decode_reading
 from drivers.modbus_profile import load_profile
@@ -62,17 +63,8 @@ class ModbusConfig:
             problems.append(("stopbits", "must be 1 or 2"))
         if not 1 <= self.device_id <= 247:
             problems.append(("device_id", "must be 1–247"))
-        if not 0.05 <= self.poll_interval_s <= 60:
-            problems.append(("poll_interval_s", "must be between 0.05 and 60"))
-        if not 0.05 <= self.timeout_s <= 10:
-            problems.append(("timeout_s", "must be between 0.05 and 10"))
-        if self.lost_after_failures < 1:
-            problems.append(("lost_after_failures", "must be at least 1"))
-        try:
-            self.register_map()
-        except ConfigError as exc:
-            problems += [("profile", f"{exc.source}: {p}") for p in exc.problems]
-        return problems
+        problems += polling_problems(self)
+        return problems + profile_problems(self.register_map)
 
     def register_map(self) -> RegisterMap:
         return load_profile(self.profile)

@@ -44,6 +44,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.errors import DeviceError, FrameError, TransportError
+from drivers.checks import polling_problems
+from drivers.framing import await_frame
 from drivers.model import Measurement, Reading
 from drivers.transport import ByteTransport
 
@@ -79,12 +81,7 @@ class PtwDiamentorConfig:
         problems: list[tuple[str, str]] = []
         if self.baudrate not in (9600, 19200, 38400, 57600, 115200):
             problems.append(("baudrate", "must be one of 9600, 19200, 38400, 57600, 115200"))
-        if not 0.05 <= self.poll_interval_s <= 60:
-            problems.append(("poll_interval_s", "must be between 0.05 and 60"))
-        if not 0.05 <= self.timeout_s <= 10:
-            problems.append(("timeout_s", "must be between 0.05 and 10"))
-        if self.lost_after_failures < 1:
-            problems.append(("lost_after_failures", "must be at least 1"))
+        problems += polling_problems(self)
         if self.dap_rate_time_base_s not in (1.0, 60.0, 3600.0):
             problems.append(("dap_rate_time_base_s", "must be 1 (per s), 60 (per min) or 3600 (per h)"))
         return problems
@@ -305,27 +302,9 @@ class PtwDiamentor:
         """Send one command and return its reply; garbage and stray lines are counted and skipped."""
         self._transport.discard_input()
         self._transport.write(encode_command(command))
-        deadline = self._monotonic() + self.config.timeout_s
-        buffer = b""
-        rejected: FrameError | None = None
-        while True:
-            while buffer:
-                try:
-                    consumed, text = decode_line(buffer)
-                    if consumed == 0:
-                        break
-                    buffer = buffer[consumed:]
-                    if text is not None:
-                        return parse_reply(text, expect_prefix)
-                except FrameError as exc:
-                    self.counters["frames_rejected"] += 1
-                    rejected = exc
-                    buffer = buffer[exc.consumed :]
-            remaining = deadline - self._monotonic()
-            if remaining <= 0:
-                if rejected is not None:
-                    raise FrameError(f"{self.config.name}: no valid reply to {command!r}: {rejected}")
-                raise TransportError(
-                    f"{self.config.name}: silent, no reply to {command!r} within {self.config.timeout_s} s"
-                )
-            buffer += self._transport.read(remaining)
+        text, _ = await_frame(
+            self._transport, decode_line, lambda t: parse_reply(t, expect_prefix) == t,
+            self.config.timeout_s, self._monotonic, self.counters, self.config.name,
+            request=repr(command),
+        )  # fmt: skip
+        return text  # parse_reply raised for an E-code (DeviceError) or a stray reply (FrameError)

@@ -1,5 +1,5 @@
 """The one table of drivers the agent knows. One line per driver; tests/drivers/test_registry.py
-checks that every entry has a sample config, a simulator peer and golden cases."""
+checks that every entry has a sample config, a simulator peer and golden cases (tests/drivers/<name>/)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,10 @@ class DriverSpec:
     role: str  # what the agent does with it: "dap_meter", "activimeter", "generator"
     simulator: str
     sample_config: str
-    golden_dir: str
+
+    @property
+    def golden_dir(self) -> str:
+        return f"tests/drivers/{self.name}"
 
 
 def _on_shared_port(
@@ -66,70 +69,44 @@ def _on_shared_port(
     return factory
 
 
+def _serial(
+    name: str,
+    config_type: type[Any],
+    make: Callable[[Any, ByteTransport, Callable[[], float]], Driver],
+    role: str,
+    sample_config: str,
+    simulator: str = "",
+) -> DriverSpec:
+    """A serial driver on its port's shared handle; its simulator has the driver's name unless named."""
+    return DriverSpec(name, config_type, _on_shared_port(make), role, simulator or name, sample_config)
+
+
 DRIVERS: dict[str, DriverSpec] = {
-    "ptw_diamentor": DriverSpec(
-        name="ptw_diamentor",
-        config_type=PtwDiamentorConfig,
-        factory=_on_shared_port(PtwDiamentor),
-        role="dap_meter",
-        simulator="ptw_diamentor",
-        sample_config="config/carm-room.toml",
-        golden_dir="tests/drivers/ptw_diamentor",
-    ),
-    "capintec_crc": DriverSpec(
-        name="capintec_crc",
-        config_type=CapintecConfig,
-        factory=_on_shared_port(Capintec),
-        role="activimeter",
-        simulator="capintec_crc",
-        sample_config="config/hotlab.toml",
-        golden_dir="tests/drivers/capintec_crc",
-    ),
-    "veenstra_vik202": DriverSpec(
-        name="veenstra_vik202",
-        config_type=Vik202Config,
-        factory=_on_shared_port(Vik202),
-        role="activimeter",
-        simulator="veenstra_vik202",
-        sample_config="config/samples/veenstra.toml",
-        golden_dir="tests/drivers/veenstra_vik202",
-    ),
-    "veenstra_vdc404": DriverSpec(
-        name="veenstra_vdc404",
-        config_type=Vdc404Config,
-        factory=_on_shared_port(Vdc404),
-        role="activimeter",
-        simulator="veenstra_vdc404",
-        sample_config="config/samples/veenstra.toml",
-        golden_dir="tests/drivers/veenstra_vdc404",
-    ),
-    "atomlab500": DriverSpec(
-        name="atomlab500",
-        config_type=AtomlabConfig,
-        factory=_on_shared_port(atomlab_driver),
-        role="activimeter",
-        simulator="atomlab500",
-        sample_config="config/samples/atomlab.toml",
-        golden_dir="tests/drivers/atomlab500",
-    ),
-    "generic_line": DriverSpec(
-        name="generic_line",
-        config_type=GenericLineConfig,
-        factory=_on_shared_port(GenericLine),
-        role="dap_meter",
-        simulator="dap_line",
-        sample_config="config/samples/generic-line.toml",
-        golden_dir="tests/drivers/generic_line",
-    ),
-    "modbus": DriverSpec(
-        name="modbus",
-        config_type=ModbusConfig,
-        factory=build_modbus,
-        role="generator",
-        simulator="modbus_generator",
-        sample_config="config/generator-room.toml",
-        golden_dir="tests/drivers/modbus",
-    ),
+    spec.name: spec
+    for spec in (
+        # name, config type, driver, role, sample config[, simulator]
+        _serial("ptw_diamentor", PtwDiamentorConfig, PtwDiamentor, "dap_meter", "config/carm-room.toml"),
+        _serial("capintec_crc", CapintecConfig, Capintec, "activimeter", "config/hotlab.toml"),
+        _serial("veenstra_vik202", Vik202Config, Vik202, "activimeter", "config/samples/veenstra.toml"),
+        _serial("veenstra_vdc404", Vdc404Config, Vdc404, "activimeter", "config/samples/veenstra.toml"),
+        _serial("atomlab500", AtomlabConfig, atomlab_driver, "activimeter", "config/samples/atomlab.toml"),
+        _serial(
+            "generic_line",
+            GenericLineConfig,
+            GenericLine,
+            "dap_meter",
+            "config/samples/generic-line.toml",
+            "dap_line",
+        ),
+        DriverSpec(
+            "modbus",
+            ModbusConfig,
+            build_modbus,
+            "generator",
+            "modbus_generator",
+            "config/generator-room.toml",
+        ),
+    )
 }
 
 

@@ -39,7 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.errors import DeviceError, FrameError, TransportError
-from drivers.capintec import normalise_nuclide
+from drivers.capintec_codec import normalise_nuclide
+from drivers.checks import polling_problems
 from drivers.framing import await_frame, latest_frame
 from drivers.model import Measurement, Reading, Status
 from drivers.transport import ByteTransport
@@ -76,13 +77,7 @@ class Vik202Config:
         if self.factor_code not in FACTORS:
             known = ", ".join(f"{c} ({n})" for c, n in FACTORS.items())
             problems.append(("factor_code", f"unknown factor code (known: {known})"))
-        if not 0.2 <= self.poll_interval_s <= 60:
-            problems.append(("poll_interval_s", "must be between 0.2 and 60"))
-        if not 0.05 <= self.timeout_s <= 10:
-            problems.append(("timeout_s", "must be between 0.05 and 10"))
-        if self.lost_after_failures < 1:
-            problems.append(("lost_after_failures", "must be at least 1"))
-        return problems
+        return problems + polling_problems(self, poll_interval_s=(0.2, 60))
 
 
 @dataclass(frozen=True)
@@ -99,13 +94,7 @@ class Vdc404Config:
         problems: list[tuple[str, str]] = []
         if self.baudrate != 9600:
             problems.append(("baudrate", "the VDC-404 streams at 9600 8N1"))
-        if not 0.1 <= self.poll_interval_s <= 60:
-            problems.append(("poll_interval_s", "must be between 0.1 and 60"))
-        if not 0.1 <= self.timeout_s <= 30:
-            problems.append(("timeout_s", "must be between 0.1 and 30"))
-        if self.lost_after_failures < 1:
-            problems.append(("lost_after_failures", "must be at least 1"))
-        return problems
+        return problems + polling_problems(self, poll_interval_s=(0.1, 60), timeout_s=(0.1, 30))
 
 
 # ---------------------------------------------------------------- codec (pure, no I/O)

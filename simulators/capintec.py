@@ -1,6 +1,6 @@
 """Capintec CRC-25R simulator: the firmware's PC protocol on a pty, driven by an ActivitySource.
 
-Speaks the driver's codec (drivers/capintec.py): `@` → `$O#`, then one framed command → one
+Speaks the driver's codec (drivers/capintec_codec.py): `@` → `$O#`, then one framed command → one
 reply. A frame not preceded by `@` gets `e0`, as on the instrument. Answers `R<n>`, `S` (with the
 firmware's wrong length and checksum), `G`, `d`, `I<ch><key>`, `M<ch>`; anything else `e2`.
 
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from agent.errors import FrameError
-from drivers.capintec import (
+from drivers.capintec_codec import (
     ACK,
     decode_frame,
     device_nuclide_name,

@@ -1,17 +1,32 @@
-"""Shared fakes: a clock tests advance, a scripted byte transport, a recording MQTT subscriber."""
+"""Shared fakes: a clock tests advance, a scripted byte transport, a recording MQTT subscriber, and
+`run_doseedge`, the CLI as a person runs it (a real process on this tree)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from agent.errors import TransportError
+
+DOSEEDGE = [sys.executable, "-m", "agent.cli"]
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def run_doseedge(*args: str, timeout_s: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`doseedge <args>` in a child process, output captured as text."""
+    return subprocess.run(
+        [*DOSEEDGE, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout_s
+    )
 
 
 class FakeClock:

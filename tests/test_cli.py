@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from simulators.mosquitto import MosquittoBroker, free_port
-from tests.fakes import Subscriber
-
-DOSEEDGE = [sys.executable, "-m", "agent.cli"]
-ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+from tests.fakes import DOSEEDGE, ENV, Subscriber, run_doseedge
 
 
 def test_demo_crosses_25_and_publishes(tmp_path: Path, broker: MosquittoBroker) -> None:
     subscriber = Subscriber(broker.host, broker.port, "doseedge/#", client_id="demo-test")
     try:
-        result = subprocess.run(
-            [*DOSEEDGE, "demo", "--duration", "20", "--mqtt", f"127.0.0.1:{broker.port}"],
-            cwd=tmp_path,
-            env=ENV,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        result = run_doseedge(
+            "demo", "--duration", "20", "--mqtt", f"127.0.0.1:{broker.port}", cwd=tmp_path, timeout_s=60
         )
         assert subscriber.wait_for(lambda s: s.bodies("/alarm"), 5)
     finally:
@@ -37,13 +27,8 @@ def test_demo_crosses_25_and_publishes(tmp_path: Path, broker: MosquittoBroker) 
 
 def test_demo_without_a_broker_says_so_and_keeps_records(tmp_path: Path) -> None:
     port = free_port()
-    result = subprocess.run(
-        [*DOSEEDGE, "demo", "--duration", "3", "--mqtt", f"127.0.0.1:{port}"],
-        cwd=tmp_path,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=30,
+    result = run_doseedge(
+        "demo", "--duration", "3", "--mqtt", f"127.0.0.1:{port}", cwd=tmp_path, timeout_s=30
     )
     assert result.returncode == 0, result.stderr
     assert f"No MQTT broker answers at 127.0.0.1:{port}" in result.stdout
@@ -55,9 +40,7 @@ def test_demo_without_a_broker_says_so_and_keeps_records(tmp_path: Path) -> None
 def test_run_with_a_bad_config_exits_non_zero(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[station]\nsite = "s"\nstation_id = "x"\n[mqtt]\nport = "1883"\n')
-    result = subprocess.run(
-        [*DOSEEDGE, "run", "-c", str(bad)], env=ENV, capture_output=True, text=True, timeout=30
-    )
+    result = run_doseedge("run", "-c", str(bad), timeout_s=30)
     assert result.returncode == 2
     assert "line 5: mqtt.port: must be a whole number" in result.stderr
 

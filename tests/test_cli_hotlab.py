@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -15,11 +12,9 @@ from agent.cli import main
 from agent.config import load_config
 from agent.hotlab_explain import explain_hotlab
 from simulators.mosquitto import MosquittoBroker, free_port
-from tests.fakes import Subscriber
+from tests.fakes import Subscriber, run_doseedge
 
 ROOT = Path(__file__).resolve().parents[1]
-DOSEEDGE = [sys.executable, "-m", "agent.cli"]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 @pytest.mark.parametrize("name", ["hotlab.toml", "demo-hotlab.toml"])
@@ -55,23 +50,10 @@ def test_hotlab_demo_runs_sends_the_context_over_mqtt_and_prints_the_alarm(
 ) -> None:
     subscriber = Subscriber(broker.host, broker.port, "doseedge/#", client_id="hotlab-demo-test")
     try:
-        result = subprocess.run(
-            [
-                *DOSEEDGE,
-                "demo",
-                "--station",
-                "hotlab",
-                "--duration",
-                "12",
-                "--mqtt",
-                f"127.0.0.1:{broker.port}",
-            ],
-            cwd=tmp_path,
-            env=ENV,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_doseedge(
+            "demo", "--station", "hotlab", "--duration", "12", "--mqtt", f"127.0.0.1:{broker.port}",
+            cwd=tmp_path, timeout_s=60,
+        )  # fmt: skip
         assert subscriber.wait_for(lambda s: s.bodies("/record/qc"), 5)
     finally:
         subscriber.close()
@@ -92,14 +74,10 @@ def test_hotlab_demo_runs_sends_the_context_over_mqtt_and_prints_the_alarm(
 
 def test_hotlab_demo_without_a_broker_sends_the_commands_straight_to_the_agent(tmp_path: Path) -> None:
     port = free_port()
-    result = subprocess.run(
-        [*DOSEEDGE, "demo", "--station", "hotlab", "--duration", "10", "--mqtt", f"127.0.0.1:{port}"],
-        cwd=tmp_path,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_doseedge(
+        "demo", "--station", "hotlab", "--duration", "10", "--mqtt", f"127.0.0.1:{port}",
+        cwd=tmp_path, timeout_s=60,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"No MQTT broker answers at 127.0.0.1:{port}" in result.stdout
     assert "-> the agent's command router, cmd/hotlab_context" in result.stdout

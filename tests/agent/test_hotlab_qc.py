@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent.commands import CommandRouter
-from agent.hotlab_store import HotlabStore
+from agent.errors import StoreError
+from agent.hotlab_qc import HotlabStore
 from tests.agent.hotlab_fixtures import Bench, activity
 
 SOURCE = {
@@ -120,3 +121,22 @@ def test_linearity_and_accuracy_runs(tmp_path: Path) -> None:
     assert "unknown" not in str(
         router.dispatch("hotlab_qc", b'{"test": "constancy", "source_serial": "NOPE"}')
     )
+
+
+def test_a_store_file_from_before_docstore_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "hotlab.json"
+    qc_row = {"test": "constancy", "result": "pass", "local_date": "2026-11-21"}
+    path.write_text(json.dumps({"reference_sources": {"1": SOURCE}, "qc_results": {"1": qc_row}}))
+    store = HotlabStore(path)
+    assert store.source("CS-1234").certified_activity_mbq == 7.4
+    assert store.qc_on("2026-11-21", "constancy") == [qc_row]
+    store.add_qc({**qc_row, "result": "fail"})
+    assert [d["result"] for d in store.qc_on("2026-11-21", "constancy")] == ["pass", "fail"]
+
+
+def test_a_corrupt_store_file_is_refused_and_left_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "hotlab.json"
+    path.write_text('{"reference_sources": {"1": {"serial"')
+    with pytest.raises(StoreError, match="not overwriting"):
+        HotlabStore(path)
+    assert path.read_text().startswith('{"reference_sources"') and not list(tmp_path.glob("*.corrupt-*"))

@@ -9,15 +9,15 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from limits.dosimetry import Geometry
 from simulators.procedure import Procedure
 from simulators.ptw_diamentor import DiamentorSimulator
-from tests.fakes import Subscriber
+from tests.fakes import DOSEEDGE, Subscriber
 
 GEOMETRY = Geometry(100.0, 60.0, 65.0, 1.4)
 # Short beam-on/off cycles at ~40 mGy/min: every cycle raises and clears an alarm and closes a record.
@@ -60,6 +60,15 @@ timeout_s = 0.5
 """
 
 
+@dataclass(frozen=True)
+class Rig:
+    """What the `rig` fixture (tests/chaos/conftest.py) sets up; it stops the simulator afterwards."""
+
+    subscriber: Subscriber
+    config: Path  # the agent's station.toml
+    store: Path  # the outbox file that config names
+
+
 def start_simulator() -> tuple[DiamentorSimulator, str]:
     simulator = DiamentorSimulator(Procedure.from_esak(CYCLE, GEOMETRY, loop=True))
     return simulator, simulator.start()
@@ -75,7 +84,7 @@ class AgentProcess:
     def __init__(self, config: Path, log: Path) -> None:
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "run", "-c", str(config), "--quiet"],
+            [*DOSEEDGE, "run", "-c", str(config), "--quiet"],
             stdout=self._log,
             stderr=self._log,
         )

@@ -9,46 +9,32 @@ from pathlib import Path
 import pytest
 
 from simulators.mosquitto import MosquittoBroker
-from tests.chaos.harness import (
-    AgentProcess,
-    consumer,
-    received_seqs,
-    start_simulator,
-    store_state,
-    wait_until,
-    write_config,
-)
+from tests.chaos.harness import AgentProcess, Rig, received_seqs, store_state, wait_until
 
 pytestmark = pytest.mark.broker
 
 
 def test_everything_committed_before_a_kill_arrives_after_restart(
-    tmp_path: Path, broker: MosquittoBroker
+    tmp_path: Path, broker: MosquittoBroker, rig: Rig
 ) -> None:
     rng = random.Random(11)
-    simulator, pty = start_simulator()
-    subscriber = consumer(broker.host, broker.port, "kill-consumer")
-    config = write_config(tmp_path, broker.port, pty)
-    store = tmp_path / "outbox.sqlite"
+    subscriber, config, store = rig.subscriber, rig.config, rig.store
     committed_at_kills: list[int] = []
-    try:
-        for round_ in range(5):
-            if round_ in (1, 3):
-                broker.stop()  # some kills happen during an outage, with a backlog in the store
-            agent = AgentProcess(config, tmp_path / "agent.log")
-            time.sleep(rng.uniform(1.0, 2.5))
-            agent.kill()
-            next_seq, _ = store_state(store)
-            committed_at_kills.append(next_seq - 1)
-            if round_ in (1, 3):
-                broker.start()
+    for round_ in range(5):
+        if round_ in (1, 3):
+            broker.stop()  # some kills happen during an outage, with a backlog in the store
         agent = AgentProcess(config, tmp_path / "agent.log")
-        restarted = lambda: store_state(store)[0] > committed_at_kills[-1] + 10  # noqa: E731
-        assert wait_until(restarted, 30), "the agent runs again"
-        assert wait_until(lambda: not store_state(store)[1], 30), "the restarted agent drains its store"
-        code = agent.stop()
-    finally:
-        simulator.stop()
+        time.sleep(rng.uniform(1.0, 2.5))
+        agent.kill()
+        next_seq, _ = store_state(store)
+        committed_at_kills.append(next_seq - 1)
+        if round_ in (1, 3):
+            broker.start()
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    restarted = lambda: store_state(store)[0] > committed_at_kills[-1] + 10  # noqa: E731
+    assert wait_until(restarted, 30), "the agent runs again"
+    assert wait_until(lambda: not store_state(store)[1], 30), "the restarted agent drains its store"
+    code = agent.stop()
     assert code == 0
     assert committed_at_kills == sorted(committed_at_kills) and committed_at_kills[0] > 0
     final_seq, unsent = store_state(store)

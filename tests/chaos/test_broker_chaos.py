@@ -9,27 +9,17 @@ from pathlib import Path
 import pytest
 
 from simulators.mosquitto import MosquittoBroker
-from tests.chaos.harness import (
-    AgentProcess,
-    consumer,
-    first_arrivals,
-    received_seqs,
-    start_simulator,
-    store_state,
-    wait_until,
-    write_config,
-)
+from tests.chaos.harness import AgentProcess, Rig, first_arrivals, received_seqs, store_state, wait_until
 
 pytestmark = pytest.mark.broker
 
 
 def test_every_record_and_alarm_arrives_in_seq_order_across_broker_restarts(
-    tmp_path: Path, broker: MosquittoBroker
+    tmp_path: Path, broker: MosquittoBroker, rig: Rig
 ) -> None:
     rng = random.Random(3)
-    simulator, pty = start_simulator()
-    subscriber = consumer(broker.host, broker.port)
-    agent = AgentProcess(write_config(tmp_path, broker.port, pty), tmp_path / "agent.log")
+    subscriber = rig.subscriber
+    agent = AgentProcess(rig.config, tmp_path / "agent.log")
     try:
         assert wait_until(lambda: len(received_seqs(subscriber)) > 20, 15), "agent never published"
         for _ in range(8):
@@ -40,9 +30,8 @@ def test_every_record_and_alarm_arrives_in_seq_order_across_broker_restarts(
         time.sleep(2.0)
     finally:
         code = agent.stop()
-        simulator.stop()
     assert code == 0
-    next_seq, unsent = store_state(tmp_path / "outbox.sqlite")
+    next_seq, unsent = store_state(rig.store)
     wait_until(lambda: received_seqs(subscriber) | unsent >= set(range(1, next_seq)), 10)
     subscriber.close()
     missing = set(range(1, next_seq)) - received_seqs(subscriber) - unsent

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.errors import FrameError
-from drivers.capintec import (
+from drivers.capintec_codec import (
     capintec_checksum,
     decode_frame,
     device_nuclide_name,

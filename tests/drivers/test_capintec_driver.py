@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import DeviceError, FrameError, TransportError
-from drivers.capintec import ACK, Capintec, CapintecConfig, format_error, format_reading, format_serial
+from drivers.capintec import Capintec, CapintecConfig
+from drivers.capintec_codec import ACK, format_error, format_reading, format_serial
 from drivers.model import Status
 from drivers.transport import SerialTransport
 from simulators.activity_source import ConstantSource, DecayingSource

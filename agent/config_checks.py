@@ -1,0 +1,79 @@
+"""Checks across the sections of a station config, in one place: ids that become MQTT topic levels,
+device names, serial ports shared by several devices, and the devices [fluoroscopy] and [hotlab]
+name. agent/config.py builds each section, then calls these."""
+
+from __future__ import annotations
+
+__all__ = ["activimeter_problems", "cross_checks", "id_problems"]
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from agent.errors import ConfigProblem
+from drivers.ports import port_conflicts
+from drivers.registry import DRIVERS, DriverConfig
+
+if TYPE_CHECKING:
+    from agent.config import FluoroscopyConfig
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+
+
+def id_problems(key: str, value: str) -> list[tuple[str, str]]:
+    if _ID.match(value):
+        return []
+    return [(key, "must be 1–64 letters, digits, '-' or '_' (it becomes an MQTT topic level)")]
+
+
+def cross_checks(
+    devices: list[DriverConfig],
+    declared: set[str],
+    fluoro: FluoroscopyConfig | None,
+    problems: list[ConfigProblem],
+) -> None:
+    """Device names, shared serial ports, and the devices [fluoroscopy] names.
+
+    `declared` holds the names of device tables that failed to build: no second error for them.
+    """
+    names = [d.name for d in devices]
+    for i, device in enumerate(devices):
+        for key, message in id_problems("name", device.name):
+            problems.append(ConfigProblem(f"devices[{i}].{key}", message))
+        if names.count(device.name) > 1:
+            problems.append(ConfigProblem(f"devices[{i}].name", f"duplicate device name {device.name!r}"))
+    serial: list[tuple[int, Any]] = [
+        (i, d) for i, d in enumerate(devices) if hasattr(d, "baudrate") and str(getattr(d, "port", ""))
+    ]  # a Modbus TCP device has a baudrate key but no serial port
+    shared = [(d.name, d.port, d.baudrate) for _, d in serial]
+    for j, message in port_conflicts(shared):
+        problems.append(ConfigProblem(f"devices[{serial[j][0]}].baudrate", message))
+    if fluoro is None:
+        return
+    meters = {d.name for d in devices if DRIVERS[d.driver].role == "dap_meter"}
+    if fluoro.dap_meter and fluoro.dap_meter not in meters and fluoro.dap_meter not in declared:
+        problems.append(
+            ConfigProblem("fluoroscopy.dap_meter", f"no DAP meter named {fluoro.dap_meter!r} in [[devices]]")
+        )
+    if fluoro.generator and fluoro.generator not in names and fluoro.generator not in declared:
+        problems.append(
+            ConfigProblem("fluoroscopy.generator", f"no device named {fluoro.generator!r} in [[devices]]")
+        )
+
+
+def activimeter_problems(name: str, devices: list[DriverConfig], broken: set[str]) -> list[ConfigProblem]:
+    """`[hotlab].activimeter` must name a device whose driver's registry role is "activimeter"."""
+    if name in broken:
+        return []  # its own table already has a problem
+    device = next((d for d in devices if d.name == name), None)
+    kinds = ", ".join(sorted(n for n, spec in DRIVERS.items() if spec.role == "activimeter"))
+    if device is None:
+        return [ConfigProblem("hotlab.activimeter", f"no device named {name!r} in [[devices]]")]
+    role = DRIVERS[device.driver].role
+    if role != "activimeter":
+        return [
+            ConfigProblem(
+                "hotlab.activimeter",
+                f"device {name!r} is a {device.driver} ({role}), not an activimeter (drivers: {kinds})",
+            )
+        ]
+    return []
