@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from agent.outbox import read_stats
 
-
 ERROR_KINDS = ("transport", "frame", "device")
 
 
