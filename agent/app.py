@@ -18,7 +18,7 @@ from agent.config import AgentConfig
 from agent.console import Console
 from agent.fluoro_commands import register_fluoro_commands
 from agent.forwarder import Forwarder
-from agent.health import health_body
+from agent.health import device_health, health_body
 from agent.mqtt_link import MqttLink
 from agent.notices import AlarmNotice
 from agent.outbox import Outbox, OutMessage, Priority, StoreAlarm
@@ -101,15 +101,10 @@ class Agent:
             "acknowledged": self.forwarder.acknowledged,
             "replayed": self.forwarder.replayed,
         }
-        summary = self.summary()
-        devices = {
-            "errors": summary["device_errors"],
-            "frames_rejected": summary["frames_rejected"],
-            "pipeline": dict(self.pipeline.counters),
-        }
-        return health_body(
-            self._base("doseedge.health.v1"), self.outbox.stats(), link, self.forwarder.latency(), devices
-        )
+        devices = device_health(self.pollers)
+        latency = self.forwarder.latency()
+        base = self._base("doseedge.health.v1")
+        return health_body(base, self.outbox.stats(), link, latency, devices, self.pipeline.counters)
 
     async def _publish_health(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("-c", "--config", required=True, type=Path)
     demo = sub.add_parser("demo", help="simulated C-arm procedure crossing 25 mGy/min (or a hot lab)")
     demo.add_argument("-c", "--config", type=Path, default=None)
-    demo.add_argument("--station", choices=("carm", "hotlab"), default="carm", help="which demo room")
+    demo.add_argument(
+        "--station", choices=("carm", "hotlab", "cathlab"), default="carm", help="which demo room"
+    )
     demo.add_argument("--duration", type=float, help="stop after S seconds")
     demo.add_argument("--mqtt", type=_mqtt, help="broker address, HOST:PORT")
     simulate = sub.add_parser("simulate", help="start one hardware simulator standalone")
@@ -107,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             from agent.demo_hotlab import HOTLAB_CONFIG, run_hotlab_demo
 
             return run_hotlab_demo(args.config or HOTLAB_CONFIG, args.duration, args.mqtt)
+        if args.command == "demo" and args.station == "cathlab":
+            from agent.demo_cathlab import CATHLAB_CONFIG, run_cathlab_demo
+
+            return run_cathlab_demo(args.config or CATHLAB_CONFIG, args.duration, args.mqtt)
         if args.command == "demo":
             from agent.demo import DEMO_CONFIG, run_demo
 

@@ -13,11 +13,23 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from agent.fluoro import FluoroMonitor
 from agent.hotlab_view import status_text as hotlab_status
 from agent.notices import AlarmNotice
 from agent.pipeline import Pipeline
 
 RED, GREEN, YELLOW, BOLD, RESET = "\033[41;97m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
+
+
+def procedure_text(fluoro: FluoroMonitor) -> list[str]:
+    """The open procedure's running totals (agent/procedure.py), or nothing between procedures."""
+    current, totals = fluoro.procedure.current, fluoro.procedure.totals()
+    if current is None:
+        return []
+    return [
+        f"procedure Ka,r {totals['kar']:.1f} mGy, fluoro {totals['fluoro_time']:.0f} s, "
+        f"{current.acquisition_count} acq, PSD ≤ {totals['psd']:.1f} mGy"
+    ]
 
 
 class Console:
@@ -45,8 +57,10 @@ class Console:
             level = fluoro.table.for_mode(fluoro.mode)
             limit = f" / {level.rate_mgy_min:g}" if level else ""
             beam = self._paint("BEAM ON ", YELLOW) if fluoro.beam_on else "beam off"
-            parts.append(f"{beam}  dose rate {fluoro.esak_rate_mgy_min:6.1f}{limit} mGy/min ({fluoro.mode})")
+            mode = f"{fluoro.mode} from {fluoro.mode_source.split(' ')[0]}{'' if level else ', not judged'}"
+            parts.append(f"{beam}  dose rate {fluoro.esak_rate_mgy_min:6.1f}{limit} mGy/min ({mode})")
             parts.append(f"KAP {fluoro.kap_total_gy_cm2:8.3f} Gy·cm²")
+            parts += procedure_text(fluoro)
         if self.pipeline.hotlab is not None:
             parts.append(hotlab_status(self.pipeline.hotlab.live))
         active = list(self.pipeline.active_alarms.values())

@@ -98,6 +98,8 @@ class FluoroMonitor:
         self._alarm_id: str | None = None
         self._irradiation: _Irradiation | None = None
         self._generator: _Generator | None = None
+        self._run_mode: str | None = None  # mode of the generator's last beam-on reading, kept
+        # until the meter sees the beam off: the meter's tail of a run belongs to that run
         self._meter_t: float | None = None
         self._last_kap: float | None = None
         self.kap_total_gy_cm2 = 0.0
@@ -118,6 +120,10 @@ class FluoroMonitor:
         gen = self._generator
         if gen is None or gen.mode is None or not self._fresh(gen.t_s, now):
             self.mode, self.mode_source = self.config.mode, "config"
+        elif meter_beam and not gen.beam_on and self._run_mode is not None:
+            # The generator has ended the run (pedal up, mode off or another program selected) but
+            # the meter, polled a moment later or averaging, still shows its dose rate.
+            self.mode, self.mode_source = self._run_mode, "generator (end of its last run)"
         elif gen.mode not in MODES:
             self.counters["unknown_modes"] += 1
             self.mode, self.mode_source = "normal", f"generator label {gen.mode!r} unknown: judged as normal"
@@ -160,6 +166,8 @@ class FluoroMonitor:
         if reading.device == self.config.generator:
             values = {m.quantity: m.value for m in reading.measurements}
             self._generator = _Generator(t_mono, values, reading.labels.get("mode"))
+            if self._generator.beam_on and self._generator.mode in MODES[:3]:
+                self._run_mode = self._generator.mode
             if self.config.dap_meter and self._fresh(self._meter_t, t_mono):
                 self._resolve_mode(t_mono, self.beam_on)
                 return Evaluation({"mode": self.mode, "mode_source": self.mode_source})
@@ -205,6 +213,8 @@ class FluoroMonitor:
         gen = self._generator
         beam_on = meter_beam or (gen is not None and self._fresh(gen.t_s, t_mono) and gen.beam_on)
         self._resolve_mode(t_mono, meter_beam)
+        if not meter_beam:
+            self._run_mode = None
         kap_delta = 0.0
         if kap_m is not None:
             self.kap_total_gy_cm2 = kap_m.value

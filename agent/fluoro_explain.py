@@ -4,8 +4,43 @@ from __future__ import annotations
 
 __all__ = ["explain_fluoroscopy"]
 
-from agent.config import AgentConfig
+from agent.config import AgentConfig, FluoroscopyConfig
 from limits.dose_rate import detection_delay_s
+
+
+def _rate_sources(f: FluoroscopyConfig) -> list[str]:
+    """Which input the dose rate and the mode come from (agent/fluoro.py, limits/entrance.py)."""
+    gap = f"{f.policy().max_gap_s:g} s"
+    lines = []
+    if f.dap_meter:
+        area = (
+            f"the field area from generator {f.generator} (field_area at sid) while it answers, else "
+            if f.generator
+            else ""
+        )
+        lines.append(
+            f"    dose rate from: DAP meter {f.dap_meter} (Ka,r rate, or KAP rate ÷ {area}"
+            f"the configured {f.field_area_at_reference_cm2:g} cm² at the reference point)"
+        )
+    if f.generator and f.tube_output is not None:
+        when = f"only while {f.dap_meter} is silent for more than {gap}" if f.dap_meter else "always"
+        tube = f.tube_output
+        lines.append(
+            f"    dose rate from: generator {f.generator} kV/mA/pulses × tube_output, {when}; "
+            f"tube_output calibrated_on {tube.calibrated_on!r}, reference {tube.reference!r}"
+        )
+    elif f.generator:
+        lines.append(
+            f"    generator {f.generator}: no tube_output, its parameters are not used for the dose rate"
+        )
+    if f.generator:
+        lines.append(
+            f"    mode from: generator {f.generator} label 'mode' while fresh (≤ {gap}), "
+            f"else configured {f.mode}"
+        )
+    else:
+        lines.append(f"    mode from: config ({f.mode}); no generator gives it")
+    return lines
 
 
 def explain_fluoroscopy(config: AgentConfig) -> list[str]:
@@ -15,7 +50,7 @@ def explain_fluoroscopy(config: AgentConfig) -> list[str]:
     lines = [
         f"  fluoroscopy inputs: DAP meter {f.dap_meter or '—'}, generator {f.generator or '—'}, "
         f"tube-output calibration {'yes' if f.tube_output else 'no'}",
-        f"    configured mode {f.mode} (a generator's mode label overrides it)",
+        *_rate_sources(f),
         f"    factors {f.geometry().factors()}, tissue_to_air {f.tissue_to_air}",
     ]
     polls = [d.poll_interval_s for d in config.devices if d.name in (f.dap_meter, f.generator)]

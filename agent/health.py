@@ -6,15 +6,53 @@ Health is a snapshot, not a record: it is published QoS 0 straight to the link (
 
 from __future__ import annotations
 
-__all__ = ["format_status", "health_body", "store_status"]
+__all__ = ["DeviceState", "device_health", "format_status", "health_body", "store_status"]
 
 import json
 import sqlite3
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agent.outbox import read_stats
+
+ERROR_KINDS = ("transport", "frame", "device")
+
+
+class DeviceState(Protocol):
+    """What a device's poller knows (agent/poller.py): the one place driver errors are counted."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def driver_name(self) -> str: ...
+    @property
+    def lost(self) -> bool: ...
+    @property
+    def connected(self) -> bool: ...
+    @property
+    def last_error(self) -> str: ...
+    @property
+    def counters(self) -> Mapping[str, int]: ...
+
+
+def device_health(devices: Iterable[DeviceState]) -> dict[str, dict[str, Any]]:
+    """Per device, the same shape for serial and Modbus drivers: availability (ok | lost, as the
+    poller decided it), readings, failed polls by error kind, frames rejected (including junk the
+    driver skipped on the way to a good reply), and the last error text."""
+    return {
+        d.name: {
+            "driver": d.driver_name,
+            "availability": "lost" if d.lost else "ok",
+            "connected": d.connected,
+            "readings": d.counters.get("readings", 0),
+            "errors": {kind: d.counters.get(f"errors_{kind}", 0) for kind in ERROR_KINDS},
+            "frames_rejected": d.counters.get("frames_rejected", 0),
+            "last_error": d.last_error,
+        }
+        for d in devices
+    }
 
 
 def health_body(
@@ -23,8 +61,10 @@ def health_body(
     link: dict[str, Any],
     latency: dict[str, Any],
     devices: dict[str, Any],
+    pipeline: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    return {**base, "store": store, "link": link, "publish_latency": latency, "devices": devices}
+    body = {**base, "store": store, "link": link, "publish_latency": latency, "devices": devices}
+    return body | {"pipeline": dict(pipeline)} if pipeline is not None else body
 
 
 def store_status(path: str | Path, max_bytes: int) -> dict[str, Any]:

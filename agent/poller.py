@@ -47,6 +47,10 @@ class DevicePoller:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def driver_name(self) -> str:
+        return self.config.driver
+
     def step(self) -> Reading | None:
         """One blocking poll: connect if needed, read, classify errors. Runs in a worker thread."""
         try:

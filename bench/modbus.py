@@ -1,7 +1,7 @@
 """Read latency of the Modbus driver on loopback against pymodbus' own server (the simulator).
 
 Prints median and p99 of: one 8-register block read (the example generator map's input registers),
-one full 125-register block read, and one whole poll of the example map (3 block reads + decode),
+one full 125-register block read, and one whole poll of the example map (2 block reads + decode),
 over Modbus TCP and RTU-over-socket. Bounded: a fixed number of requests to 127.0.0.1 only.
 
     .venv/bin/python bench/modbus.py [--reads N] [--rtu-reads N]
@@ -93,7 +93,7 @@ def measure(transport: str, baudrate: int, reads: int, wide: Path) -> None:
     print(f"{name} on 127.0.0.1 (pymodbus sync client <-> pymodbus server, same host)")
     print(f"  block read,   8 registers : {figures(small)}")
     print(f"  block read, 125 registers : {figures(large)}")
-    print(f"  whole poll, example map   : {figures(polls)}   (3 block reads + decode)")
+    print(f"  whole poll, example map   : {figures(polls)}   (2 block reads + decode)")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "decode_reading",
     "decode_value",
     "encode_value",
+    "merge_words",
     "plan_blocks",
     "registers_from_bytes",
     "registers_to_bytes",
@@ -93,6 +94,7 @@ class MapPoint:
     word_order: WordOrder = "big"
     byte_swap: bool = False
     enum: Mapping[int, str] = field(default_factory=dict, hash=False)
+    bit: int | None = None  # read only this bit (0 = least significant) of an unsigned register value
 
     @property
     def count(self) -> int:
@@ -189,6 +191,8 @@ def decode_value(point: MapPoint, raw: Sequence[int] | Sequence[bool]) -> float:
         return 1.0 if bit else 0.0
     data = registers_to_bytes(raw, point.word_order, point.byte_swap)
     (value,) = struct.unpack(_STRUCT[point.type], data)
+    if point.bit is not None:  # the profile allows bits of u16/u32 only
+        return float((int(value) >> point.bit) & 1)
     if not math.isfinite(value):
         raise FrameError(f"{point.name}: {point.type} value is not finite ({value})")
     return float(value)
@@ -198,6 +202,8 @@ def encode_value(point: MapPoint, raw: float) -> list[int]:
     """Device side: a raw number → the registers (or the one bit as 0/1) the point holds."""
     if point.type == "bool":
         return [1 if raw else 0]
+    if point.bit is not None:
+        raw = (1 << point.bit) if raw else 0
     code = _STRUCT[point.type]
     number: float | int = raw if point.type in ("f32", "f64") else round(raw)
     try:
@@ -205,6 +211,15 @@ def encode_value(point: MapPoint, raw: float) -> list[int]:
     except struct.error as exc:
         raise ValueError(f"{point.name}: {raw!r} does not fit {point.type}") from exc
     return registers_from_bytes(data, point.word_order, point.byte_swap)
+
+
+def merge_words(point: MapPoint, current: Sequence[int], words: Sequence[int]) -> list[int]:
+    """Device side: what a point's registers hold after writing `words` (from `encode_value`).
+    A bit point changes only its own bit, so several bit points can share one status word."""
+    if point.bit is None:
+        return list(words)
+    mask = encode_value(point, 1)
+    return [(c & ~m) | (w & m) for c, m, w in zip(current, mask, words, strict=True)]
 
 
 def engineering(point: MapPoint, raw: float) -> float:

@@ -107,9 +107,10 @@ class PointSpec:
     enum: tuple[EnumValue, ...] = ()
     word_order: WordOrder | None = None
     byte_swap: bool | None = None
+    bit: int | None = None  # one bit of a u16/u32 register value, e.g. beam-on = bit 3 of a status word
 
     def validate(self) -> list[tuple[str, str]]:
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, str]] = self._bit_problems()
         is_bit_table = self.table in BIT_TABLES
         if is_bit_table != (self.type == "bool"):
             want = "bool" if is_bit_table else "one of u16, i16, u32, i32, f32, f64"
@@ -123,6 +124,18 @@ class PointSpec:
         problems += self._mapping_problems()
         return problems
 
+    def _bit_problems(self) -> list[tuple[str, str]]:
+        if self.bit is None:
+            return []
+        if self.table in BIT_TABLES:
+            return [("bit", f"a {self.table} is one bit already: `bit` is for register tables")]
+        if self.type not in ("u16", "u32"):
+            return [("bit", "a bit point needs type u16 or u32 (the register value the bit is taken from)")]
+        width = 16 * REGISTER_COUNT[self.type]
+        if not 0 <= self.bit < width:
+            return [("bit", f"must be 0–{width - 1} for {self.type} (0 = least significant)")]
+        return []
+
     def _enum_problems(self) -> list[tuple[str, str]]:
         if self.label and not self.enum:
             return [("enum", 'a label point needs an enum: [{ raw = 0, label = "off" }, …]')]
@@ -134,7 +147,7 @@ class PointSpec:
         if self.type in ("f32", "f64"):
             problems.append(("enum", "an enum needs an integer or bool type, not a float"))
         raws = [e.raw for e in self.enum]
-        low, high = _INT_RANGE.get(self.type, (0, 1))
+        low, high = (0, 1) if self.bit is not None else _INT_RANGE.get(self.type, (0, 1))
         if any(not low <= r <= high for r in raws):
             problems.append(("enum", f"raw values must fit {self.type} ({low}…{high})"))
         if len(set(raws)) != len(raws):
@@ -196,7 +209,8 @@ def _resolve(
 ) -> list[MapPoint]:
     """Protocol addresses, overlap and duplicate checks, inherited word order: the MapPoints."""
     points: list[MapPoint] = []
-    owner: dict[tuple[str, int], int] = {}
+    owner: dict[tuple[str, int], tuple[tuple[Any, ...], str]] = {}
+    bits: dict[tuple[str, int, int], str] = {}
     names: set[str] = set()
     for i, spec in specs:
         key = f"points[{i}]"
@@ -206,14 +220,21 @@ def _resolve(
         address = _protocol_address(spec, header.addressing, f"{key}.address", problems)
         if address is None:
             continue
+        # Bit points may share one register value (a status word), each reading its own bit.
+        claim: tuple[Any, ...] = ("bits", address, spec.type) if spec.bit is not None else (i,)
         for a in range(address, address + REGISTER_COUNT[spec.type]):
-            other = owner.setdefault((spec.table, a), i)
-            if other != i:
-                first = dict(specs)[other].name
+            other, first = owner.setdefault((spec.table, a), (claim, spec.name))
+            if other != claim:
                 problems.append(
                     ConfigProblem(f"{key}.address", f"{spec.name!r} overlaps {first!r} at {spec.table} {a}")
                 )
                 break
+        if spec.bit is not None:
+            first = bits.setdefault((spec.table, address, spec.bit), spec.name)
+            if first != spec.name:
+                problems.append(
+                    ConfigProblem(f"{key}.bit", f"{spec.name!r} reads bit {spec.bit} like {first!r}")
+                )
         scale, offset = spec.linear()
         points.append(
             MapPoint(
@@ -229,6 +250,7 @@ def _resolve(
                 word_order=spec.word_order or header.word_order,
                 byte_swap=header.byte_swap if spec.byte_swap is None else spec.byte_swap,
                 enum={e.raw: e.label for e in spec.enum},
+                bit=spec.bit,
             )
         )
     return points

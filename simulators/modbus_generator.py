@@ -30,7 +30,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from drivers.modbus_map import BIT_TABLES, MapPoint, RegisterMap, encode_value, raw_for
+from drivers.modbus_map import BIT_TABLES, MapPoint, RegisterMap, encode_value, merge_words, raw_for
 from drivers.modbus_profile import load_profile
 from simulators.generator_script import GeneratorScript, fluoroscopy_script
 from simulators.procedure import Procedure
@@ -151,7 +151,11 @@ class ModbusGeneratorSimulator:
 
     def _device(self, unit: int) -> SimDevice:
         tables: dict[str, list[SimData]] = {t: [] for t in _TUPLE_ORDER}
+        placed: set[tuple[str, int]] = set()
         for p in self.regmap.points:
+            if (p.table, p.address) in placed:  # bit points sharing one status word
+                continue
+            placed.add((p.table, p.address))
             if p.table in BIT_TABLES:
                 tables[p.table].append(SimData(p.address, values=[False], datatype=DataType.BITS))
             else:
@@ -211,7 +215,8 @@ class ModbusGeneratorSimulator:
                 registers[index] = (registers[index] & ~(1 << bit)) | ((words[0] & 1) << bit)
             else:
                 offset = point.address - start_address
-                registers[offset : offset + point.count] = words
+                current = registers[offset : offset + point.count]
+                registers[offset : offset + point.count] = merge_words(point, current, words)
         return None
 
     def _count_connection(self, connected: bool) -> None:

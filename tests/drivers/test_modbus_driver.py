@@ -29,9 +29,8 @@ CONFIG = ModbusConfig(
     name="gen1", driver="modbus", profile="example_xray_generator", host="127.0.0.1", tcp_port=5020
 )
 GOOD = {
-    Block("discrete_input", 0, 1): [True, False, False, False, False, False, False, False],
     Block("input_register", 0, 8): [720, 39322, 16409, 150, 80, 0, 40000, 1600],
-    Block("holding_register", 0, 1): [1],
+    Block("holding_register", 0, 2): [1, 0b1001],  # mode normal; status: ready, beam on (bit 3)
 }
 
 
@@ -62,7 +61,7 @@ def test_one_poll_reads_each_planned_block_once() -> None:
     driver = ModbusDriver(replace(CONFIG, device_id=7), EXAMPLE, link)
     assert driver.connect() == {"profile": "example-xray-generator", "device_id": "7"}
     reading = driver.poll()
-    assert sorted(b.table for b, _ in link.reads) == ["discrete_input", "holding_register", "input_register"]
+    assert sorted(b.table for b, _ in link.reads) == ["holding_register", "input_register"]
     assert {unit for _, unit in link.reads} == {7}
     assert reading.labels == {"mode": "normal"}
     assert reading.get("kvp").value == pytest.approx(72.0)
@@ -87,10 +86,10 @@ def test_exception_response_is_a_device_error_and_bad_data_a_counted_frame_error
     link = ScriptedLink(dict(GOOD))
     driver = ModbusDriver(CONFIG, EXAMPLE, link)
     driver.connect()
-    link.answers[Block("holding_register", 0, 1)] = DeviceError("busy", code="0x06")
+    link.answers[Block("holding_register", 0, 2)] = DeviceError("busy", code="0x06")
     with pytest.raises(DeviceError):
         driver.poll()
-    link.answers[Block("holding_register", 0, 1)] = [42]
+    link.answers[Block("holding_register", 0, 2)] = [42, 8]
     with pytest.raises(FrameError):
         driver.poll()
     assert driver.counters["frames_rejected"] == 1
