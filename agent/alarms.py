@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = ["ActiveAlarm", "AlarmBook"]
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -75,6 +76,23 @@ class AlarmBook:
             )
         return replace(notice, state="acknowledged", details=details)
 
+    # ------------------------------------------------------------ surviving a restart
+
+    def dump(self, history_ids: Iterable[str] = ()) -> dict[str, Any]:
+        """The active set, and the cleared alarms named in `history_ids` (those the open procedure's
+        record will list), as JSON-ready data for agent/restart_state.py."""
+        history = {i: self.history[i] for i in history_ids if i in self.history}
+        return {
+            "active": [_entry_data(e) for e in self.active.values()],
+            "history": [_entry_data(e) for e in history.values()],
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace the book's contents with what `dump` wrote."""
+        self.active = {e.notice.alarm_id: e for e in map(_entry_from, data.get("active", []))}
+        self.history = {e.notice.alarm_id: e for e in map(_entry_from, data.get("history", []))}
+        self.changed = True
+
     def snapshot(self) -> list[dict[str, Any]]:
         return [
             {
@@ -88,3 +106,38 @@ class AlarmBook:
             }
             for alarm_id, entry in self.active.items()
         ]
+
+
+def _entry_data(entry: ActiveAlarm) -> dict[str, Any]:
+    n = entry.notice
+    return {
+        "alarm_id": n.alarm_id,
+        "type": n.alarm_type,
+        "state": n.state,
+        "severity": n.severity,
+        "message": n.message,
+        "details": n.details,
+        "latching": n.latching,
+        "raised": entry.raised.isoformat(),
+        "acknowledged": entry.acknowledged.isoformat() if entry.acknowledged else None,
+        "acknowledged_by": entry.acknowledged_by,
+    }
+
+
+def _entry_from(data: dict[str, Any]) -> ActiveAlarm:
+    notice = AlarmNotice(
+        data["alarm_id"],
+        data["type"],
+        data["state"],
+        data["severity"],
+        data["message"],
+        data["details"],
+        bool(data["latching"]),
+    )
+    acknowledged = data["acknowledged"]
+    return ActiveAlarm(
+        notice,
+        datetime.fromisoformat(data["raised"]),
+        datetime.fromisoformat(acknowledged) if acknowledged else None,
+        data["acknowledged_by"],
+    )
