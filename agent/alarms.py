@@ -33,15 +33,18 @@ class AlarmBook:
     def __init__(self) -> None:
         self.active: dict[str, ActiveAlarm] = {}
         self.history: dict[str, ActiveAlarm] = {}  # cleared ones, for the procedure record
-        self.changed = False
+        self.changed = False  # since the last alarm/active message
+        self.revision = 0  # bumped on every change: agent/restart_state.py saves the book when it moves
 
     def apply(self, notice: AlarmNotice, wall: datetime) -> None:
         if notice.state == "raised":
             self.active[notice.alarm_id] = ActiveAlarm(notice, wall)
             self.changed = True
+            self.revision += 1
         elif notice.state == "cleared" and notice.alarm_id in self.active:
             self.history[notice.alarm_id] = self.active.pop(notice.alarm_id)
             self.changed = True
+            self.revision += 1
 
     def is_active(self, alarm_id: str) -> bool:
         return alarm_id in self.active
@@ -66,6 +69,7 @@ class AlarmBook:
         acked = replace(entry, acknowledged=wall, acknowledged_by=by)
         self.active[alarm_id] = acked
         self.changed = True
+        self.revision += 1
         notice = entry.notice
         details = {**notice.details, "acknowledged_by": by}
         if notice.latching:
@@ -79,12 +83,12 @@ class AlarmBook:
     # ------------------------------------------------------------ surviving a restart
 
     def dump(self, history_ids: Iterable[str] = ()) -> dict[str, Any]:
-        """The active set, and the cleared alarms named in `history_ids` (those the open procedure's
-        record will list), as JSON-ready data for agent/restart_state.py."""
-        history = {i: self.history[i] for i in history_ids if i in self.history}
+        """The active set, and the acknowledgements of the cleared alarms named in `history_ids` (the
+        open procedure's record lists them), as JSON-ready data for agent/restart_state.py."""
+        history = [self.history[i] for i in history_ids if i in self.history]
         return {
             "active": [_entry_data(e) for e in self.active.values()],
-            "history": [_entry_data(e) for e in history.values()],
+            "history": [_entry_data(replace(e, notice=replace(e.notice, details={}))) for e in history],
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -92,6 +96,7 @@ class AlarmBook:
         self.active = {e.notice.alarm_id: e for e in map(_entry_from, data.get("active", []))}
         self.history = {e.notice.alarm_id: e for e in map(_entry_from, data.get("history", []))}
         self.changed = True
+        self.revision += 1
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [

@@ -25,7 +25,7 @@ from agent.hotlab import HotlabMonitor
 from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.outbox import Outbox, OutMessage, Priority
 from agent.payloads import alarm_body, envelope, reading_body
-from agent.restart_state import resume, snapshot
+from agent.restart_state import StateWriter, resume
 from drivers.model import Reading
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class Pipeline:
         self._unstored: list[OutMessage] = []
         self._lost_alarm_ids: dict[str, str] = {}
         self._lost_now: set[str] = set()  # lost in this run (the poller will say when it is back)
+        self._state = StateWriter()  # procedure and alarm book, saved with every batch
         self.store_ok = True
 
     @property
@@ -197,7 +198,8 @@ class Pipeline:
             messages = [*messages, self.active_message()]
         batch = self._unstored + messages
         try:
-            self.outbox.append(batch, state=snapshot(self))
+            state = self._state.rows(self)
+            self.outbox.append(batch, state=state)
         except StoreError as exc:
             self.counters["store_errors"] += 1
             if self.store_ok:
@@ -208,6 +210,7 @@ class Pipeline:
             return
         if not self.store_ok:
             log.warning("store recovered; %d held messages written", len(self._unstored))
+        self._state.written(self, state)
         self.store_ok = True
         self._unstored = []
         self.wake()

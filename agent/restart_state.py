@@ -1,8 +1,8 @@
 """What survives a kill besides the outbox: the open procedure and the alarm book (docs/store.md).
 
-`snapshot(pipeline)` is written by the pipeline in the same SQLite transaction as the messages of
-each reading (Outbox.append(…, state=…)), so the state and the published records never disagree
-after a kill. `resume(pipeline, saved)` runs once at start-up, before any reading:
+`StateWriter.rows(pipeline)` are written by the pipeline in the same SQLite transaction as the
+messages of each reading (Outbox.append(…, state=…)), so the state and the published records never
+disagree after a kill. `resume(pipeline, saved)` runs once at start-up, before any reading:
 - the alarm book comes back, so the retained `alarm/active` shows what it showed before;
 - alarms whose owner resumes them stay active: cumulative triggers and `monitor_gap` (the procedure),
   the dose-rate alarm (agent/fluoro.py adopts it), `device_lost` (cleared by the device's next
@@ -18,7 +18,7 @@ and to rebase its monotonic times; a wall clock that went back gives an unknown 
 
 from __future__ import annotations
 
-__all__ = ["STATE_KEY", "resume", "snapshot"]
+__all__ = ["ALARMS_KEY", "CLOCK_KEY", "StateWriter", "resume"]
 
 import json
 import logging
@@ -32,23 +32,46 @@ if TYPE_CHECKING:
     from agent.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-STATE_KEY = "agent"
+CLOCK_KEY = "procedure"  # {version, saved_at, fluoro}: written with every batch
+ALARMS_KEY = "alarms"  # the alarm book: written when it changed
 VERSION = 1
 KEPT = {"fluoro_trigger", "monitor_gap", "state_unreadable"}  # latching: acknowledgement clears them
 
 
-def snapshot(pipeline: Pipeline) -> dict[str, str]:
-    """The state row written with every batch: small, and no bigger with a larger backlog."""
-    now_t, wall = pipeline.clock.monotonic(), pipeline.clock.wall()
-    fluoro = pipeline.fluoro
-    current = fluoro.procedure.current if fluoro is not None else None
-    data = {
-        "version": VERSION,
-        "saved_at": wall.isoformat(),
-        "fluoro": fluoro.snapshot(now_t) if fluoro is not None else None,
-        "alarms": pipeline.alarm_book.dump(a["alarm_id"] for a in (current.alarms if current else ())),
-    }
-    return {STATE_KEY: json.dumps(data, ensure_ascii=False, separators=(",", ":"))}
+class StateWriter:
+    """The state rows to write with a batch: `fluoro` (the procedure, and `saved_at`) with every batch,
+    `alarms` (the book) only when the book has changed since it was last written, so the per-reading
+    cost stays that of one small row however many alarms a long procedure has raised."""
+
+    def __init__(self) -> None:
+        self._written_revision = -1
+
+    def rows(self, pipeline: Pipeline) -> dict[str, str]:
+        now_t, wall = pipeline.clock.monotonic(), pipeline.clock.wall()
+        fluoro = pipeline.fluoro
+        rows = {
+            CLOCK_KEY: _json(
+                {
+                    "version": VERSION,
+                    "saved_at": wall.isoformat(),
+                    "fluoro": fluoro.snapshot(now_t) if fluoro is not None else None,
+                }
+            )
+        }
+        book = pipeline.alarm_book
+        if book.revision != self._written_revision:
+            current = fluoro.procedure.current if fluoro is not None else None
+            rows[ALARMS_KEY] = _json(book.dump(a["alarm_id"] for a in (current.alarms if current else ())))
+        return rows
+
+    def written(self, pipeline: Pipeline, rows: dict[str, str]) -> None:
+        """The rows were committed (the caller's append succeeded)."""
+        if ALARMS_KEY in rows:
+            self._written_revision = pipeline.alarm_book.revision
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def gap_s(saved_at: datetime, now: datetime) -> float | None:
@@ -59,11 +82,11 @@ def gap_s(saved_at: datetime, now: datetime) -> float | None:
 
 def resume(pipeline: Pipeline, saved: dict[str, str]) -> Evaluation:
     """Restore the book and the procedure; the notices to publish (the caller adds `alarm/active`)."""
-    text = saved.get(STATE_KEY)
-    if text is None:
+    if CLOCK_KEY not in saved:
         return Evaluation()
     try:
-        data = json.loads(text)
+        data = json.loads(saved[CLOCK_KEY])
+        data["alarms"] = json.loads(saved.get(ALARMS_KEY, "{}"))
         if data.get("version") != VERSION:
             raise ValueError(f"state version {data.get('version')!r}, expected {VERSION}")
         return _resume(pipeline, data)

@@ -227,7 +227,7 @@ def test_wall_clock_gone_back_keeps_the_procedure_open(first: Agent) -> None:
 def test_unreadable_state_is_an_alarm_not_a_crash(first: Agent) -> None:
     first.beam(RATE, 2.0)
     old_id = first.procedure_ids()[-1]
-    first.outbox.append([], state={"agent": '{"version": 1, "saved_at": "garbage"'})
+    first.outbox.append([], state={"procedure": '{"version": 1, "saved_at": "garbage"'})
     second = first.restart(gap_s=1.0)
     (alarm,) = second.alarms("state_unreadable")
     assert alarm["severity"] == "high"
