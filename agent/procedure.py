@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from agent.clock import iso_utc
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
+from agent.procedure_record import procedure_record
 from agent.procedure_state import (
     OpenProcedure,
     ProcedureSample,
@@ -102,7 +103,18 @@ class ProcedureTracker:
                         latching=True,
                     )
                 )
-        result.records.append(RecordNotice("procedure", self._record(current, t_s, wall, by)))
+        record = procedure_record(
+            current,
+            t_s,
+            wall,
+            by,
+            geometry=self.geometry,
+            tissue_to_air=self.tissue_to_air,
+            acknowledgement=self.alarms.acknowledgement,
+            triggers=self.triggers,
+            levels_sources=self.levels_sources,
+        )
+        result.records.append(RecordNotice("procedure", record))
         return result
 
     def note_alarm(self, notice: AlarmNotice) -> None:
@@ -314,54 +326,4 @@ class ProcedureTracker:
             "message": notice.message,
             "latching": notice.latching,
             "trigger": notice.details.get("trigger"),
-        }
-
-    # ------------------------------------------------------------ record
-
-    def _record(self, current: OpenProcedure, t_s: float, wall: datetime, by: str) -> dict[str, Any]:
-        psd, psd_factors = psd_estimate(current.kar_mgy, self.geometry, self.tissue_to_air)
-        alarms = [
-            {**{k: v for k, v in a.items() if k != "latching"}, **self.alarms.acknowledgement(a["alarm_id"])}
-            for a in current.alarms
-        ]
-        triggers = self.triggers
-        return {
-            "procedure_id": current.procedure_id,
-            "opened_at": iso_utc(current.opened_at),
-            "closed_at": iso_utc(wall),
-            "duration_s": round(t_s - current.opened_t, 3),
-            "opened_by": current.opened_by,
-            "closed_by": by,
-            "totals": {
-                "kar": {"value": round(current.kar_mgy, 4), "unit": "mGy"},
-                "kap": {"value": round(current.kap_gy_cm2, 6), "unit": "Gy·cm²"},
-                "fluoro_time": {"value": round(current.fluoro_time_s, 3), "unit": "s"},
-                "acquisition_time": {"value": round(current.acquisition_time_s, 3), "unit": "s"},
-                "acquisition_count": current.acquisition_count,
-                "psd_estimate": {"value": round(psd, 4), "unit": "mGy", "factors": psd_factors},
-            },
-            "peaks": {
-                "esak_rate_by_mode": {
-                    m: {"value": round(v, 4), "unit": "mGy/min"} for m, v in current.peak_esak.items()
-                },
-                "k_ref_rate": {"value": round(current.peak_k_ref_mgy_min, 4), "unit": "mGy/min"},
-            },
-            "alarms": alarms,
-            "counter_events": current.counter_events,
-            "restarts": current.restarts,
-            "factors": {**self.geometry.factors(), "tissue_to_air": self.tissue_to_air},
-            "levels": {
-                **self.levels_sources,
-                "trigger_preset": triggers.preset if triggers else None,
-                "triggers": [
-                    {
-                        "id": t.id,
-                        "level": t.describe(),
-                        "citation": t.citation,
-                        "source": t.source,
-                        "check": t.check,
-                    }
-                    for t in (triggers.levels if triggers else ())
-                ],
-            },
         }
