@@ -9,13 +9,16 @@ import json
 import logging
 import signal
 import sys
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TextIO
 
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRouter
 from agent.config import AgentConfig
 from agent.console import Console
+from agent.errors import StoreError
 from agent.fluoro_commands import register_fluoro_commands
 from agent.forwarder import Forwarder
 from agent.health import device_health, health_body
@@ -41,7 +44,8 @@ class Agent:
         self.config = config
         self.clock = clock or SystemClock()
         self._alarm_sink: Callable[[AlarmNotice], OutMessage] | None = None  # set once the pipeline is
-        self.outbox = Outbox(config.store.path, config.store, self._store_alarm)
+        self.store_unavailable = ""
+        self.outbox = self._open_store(config)
         station = config.station
         self.root = f"{config.mqtt.topic_prefix}/{station.site}/{station.station_id}"
         client_id = config.mqtt.client_id or f"doseedge-{station.site}-{station.station_id}"
@@ -77,6 +81,27 @@ class Agent:
 
     def _status_body(self, state: str) -> dict[str, Any]:
         return status_body(self._base("doseedge.status.v1"), state, VERSION)
+
+    def _open_store(self, config: AgentConfig) -> Outbox:
+        """The outbox on disk; if it cannot be opened at all (read-only or missing file system), an
+        in-memory one, so the dose is still monitored and alarmed at the table — with a loud alarm."""
+        try:
+            return Outbox(config.store.path, config.store, self._store_alarm)
+        except StoreError as exc:
+            self.store_unavailable = str(exc)
+            log.error("STORE UNAVAILABLE, records are kept in memory only: %s", exc)
+            return Outbox(":memory:", replace(config.store, path=":memory:"), self._store_alarm)
+
+    def _store_unavailable_alarm(self) -> AlarmNotice:
+        return AlarmNotice(
+            str(uuid.uuid4()),
+            "store_failing",
+            "raised",
+            "high",
+            "The record store cannot be opened: dose is monitored, but records are kept in memory "
+            "only and are lost if the box restarts",
+            {"error": self.store_unavailable, "store": self.config.store.path, "in_memory": True},
+        )
 
     def _store_alarm(self, alarm: StoreAlarm) -> OutMessage:
         """Store alarms (pressure, failing, recovered) go through the pipeline so the live view sees
@@ -120,7 +145,8 @@ class Agent:
 
     def status_text(self) -> str:
         broker = "broker up" if self.link.connected else "BROKER DOWN"
-        return f"{broker}, {self.outbox.depth()} unsent"
+        store = "STORE UNAVAILABLE: IN MEMORY ONLY, " if self.store_unavailable else ""
+        return f"{broker}, {store}{self.outbox.depth()} unsent"
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -162,6 +188,8 @@ class Agent:
 
         self.link.on_command = on_command
         self.pipeline.resume(self.outbox.load_state())  # restored procedure, alarm/active (retained)
+        if self.store_unavailable:
+            self.pipeline.store([self.pipeline.alarm_message(self._store_unavailable_alarm())])
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))

@@ -26,6 +26,20 @@ def broker_answers(host: str, port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
+async def run_then_close(agent: Agent, close_after_s: float, duration_s: float) -> None:
+    """Run the agent; close the demo's procedure after `close_after_s` so the next run starts afresh."""
+
+    async def close_procedure() -> None:
+        await asyncio.sleep(close_after_s)
+        agent.run_command("procedure_close", b'{"by": "demo"}')
+
+    closer = asyncio.create_task(close_procedure())
+    try:
+        await agent.run(duration_s=duration_s)
+    finally:
+        closer.cancel()
+
+
 def run_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] | None) -> int:
     config = load_config(config_path)
     if mqtt is not None:
@@ -51,8 +65,10 @@ def run_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] 
         out.write(f"Guidance level: {level.rate_mgy_min:g} mGy/min ({level.citation})\n\n")
     duration = duration_s if duration_s is not None else procedure.duration_s + 4.0
     agent = Agent(config, console_out=out)
+    # A demo ends its procedure (record/procedure) so the next demo does not resume it from the store.
+    close_after = max(0.0, min(procedure.duration_s + 1.0, duration - 1.0))
     try:
-        asyncio.run(agent.run(duration_s=duration))
+        asyncio.run(run_then_close(agent, close_after, duration))
     finally:
         simulator.stop()
     out.write("\nSummary: " + json.dumps(agent.last_summary, indent=2, ensure_ascii=False) + "\n")

@@ -18,7 +18,7 @@ from typing import TextIO
 from agent.app import Agent
 from agent.cathlab_room import CathlabSimulators
 from agent.config import load_config
-from agent.demo import broker_answers
+from agent.demo import broker_answers, run_then_close
 from agent.notices import RecordNotice
 
 CATHLAB_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo-cathlab.toml"
@@ -49,18 +49,6 @@ def _print_records(out: TextIO) -> Callable[[RecordNotice], None]:
         out.flush()
 
     return listener
-
-
-async def _play(agent: Agent, close_after_s: float, duration_s: float) -> None:
-    async def close_procedure() -> None:
-        await asyncio.sleep(close_after_s)
-        agent.run_command("procedure_close", b'{"by": "demo"}')
-
-    closer = asyncio.create_task(close_procedure())
-    try:
-        await agent.run(duration_s=duration_s)
-    finally:
-        closer.cancel()
 
 
 def run_cathlab_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] | None) -> int:
@@ -95,7 +83,7 @@ def run_cathlab_demo(config_path: Path, duration_s: float | None, mqtt: tuple[st
     agent.pipeline.record_listeners.append(_print_records(out))
     room.restart_scripts()
     try:
-        asyncio.run(_play(agent, close_after, duration))
+        asyncio.run(run_then_close(agent, close_after, duration))
     finally:
         room.stop()
     out.write("\nSummary: " + json.dumps(agent.last_summary, indent=2, ensure_ascii=False) + "\n")
