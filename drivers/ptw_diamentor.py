@@ -315,9 +315,7 @@ class PtwDiamentor:
 # ---------------------------------------------------------------- device actions (cmd/device_command)
 
 ACTIONS = action_table(
-    DeviceAction(
-        "reset", "reset", Effect.CHANGES, "RES: cumulative DAP and irradiation time back to zero"
-    ),
+    DeviceAction("reset", "reset", Effect.CHANGES, "RES: cumulative DAP and irradiation time back to zero"),
     DeviceAction(
         "set_unit",
         "set_unit",

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from agent.errors import FrameError
+from drivers.capintec_accuracy import format_accuracy_measurement, format_accuracy_source
 from drivers.capintec_codec import (
     ACK,
     decode_frame,
@@ -30,7 +31,6 @@ from drivers.capintec_codec import (
     format_reading,
     format_serial,
 )
-from drivers.capintec_accuracy import format_accuracy_measurement, format_accuracy_source
 from simulators.activity_source import ActivitySource, demo_source
 from simulators.serial_sim import SerialSimulator
 
