@@ -125,7 +125,7 @@ def test_a_lost_device_refuses_and_fails_what_was_queued() -> None:
     station.cycle()  # the action fails on the transport; the poll is not reached
     station.cycle()  # the poll fails: two failures, lost
     assert station.poller.lost
-    (_, result, records), = station.published
+    ((_, result, records),) = station.published
     assert result["command_id"] == "before" and result["ok"] is False and "silent" in result["error"]
     assert records[0].body["result"]["ok"] is False  # it was sent to the meter: recorded
     refused = station.send(_command(command_id="after"))

@@ -38,7 +38,9 @@ def test_actions_that_change_what_a_meter_measures_are_exactly_the_audited_ones(
 @pytest.mark.parametrize(
     ("driver_class", "driver_name"), [(PtwDiamentor, "ptw_diamentor"), (Capintec, "capintec_crc")]
 )
-def test_every_action_names_a_driver_method_taking_its_arguments(driver_class: type, driver_name: str) -> None:
+def test_every_action_names_a_driver_method_taking_its_arguments(
+    driver_class: type, driver_name: str
+) -> None:
     for action in DRIVERS[driver_name].actions.values():
         method = getattr(driver_class, action.method)
         parameters = list(inspect.signature(method).parameters)[1:]  # without self
