@@ -7,6 +7,9 @@ summarised in shared/reference/devices.md. 9600 8N1, no flow control, polling on
 Transaction: host sends `@`, device answers `$O#`, host sends one frame, device answers one frame.
 The frame format and the firmware's quirks are in the pure codec, drivers/capintec_codec.py.
 
+Accuracy-test reads `s<n>` / `a<n>` are in drivers/capintec_accuracy.py. `ACTIONS` (end of this
+module) lists what cmd/device_command may run here.
+
 Layout: `CapintecConfig` (frozen), the codec (drivers/capintec_codec.py: `encode_frame`,
 `decode_frame`, `parse_*`, and the device-side `format_*` the simulator uses), and `Capintec`, which
 only moves bytes.

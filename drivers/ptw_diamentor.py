@@ -17,7 +17,7 @@ second, so the driver assumes seconds and makes it configurable (`dap_rate_time_
 
 Layout: `PtwDiamentorConfig` (frozen), a pure codec (`encode_command`, `decode_line`,
 `parse_*`, and the device-side `format_*` the simulator uses), and `PtwDiamentor`, which only moves
-bytes over an injected transport.
+bytes over an injected transport. `ACTIONS` (end of module) lists what cmd/device_command may run.
 """
 
 from __future__ import annotations
