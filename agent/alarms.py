@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = ["ActiveAlarm", "AlarmBook"]
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -32,15 +33,18 @@ class AlarmBook:
     def __init__(self) -> None:
         self.active: dict[str, ActiveAlarm] = {}
         self.history: dict[str, ActiveAlarm] = {}  # cleared ones, for the procedure record
-        self.changed = False
+        self.changed = False  # since the last alarm/active message
+        self.revision = 0  # bumped on every change: agent/restart_state.py saves the book when it moves
 
     def apply(self, notice: AlarmNotice, wall: datetime) -> None:
         if notice.state == "raised":
             self.active[notice.alarm_id] = ActiveAlarm(notice, wall)
             self.changed = True
+            self.revision += 1
         elif notice.state == "cleared" and notice.alarm_id in self.active:
             self.history[notice.alarm_id] = self.active.pop(notice.alarm_id)
             self.changed = True
+            self.revision += 1
 
     def is_active(self, alarm_id: str) -> bool:
         return alarm_id in self.active
@@ -65,6 +69,7 @@ class AlarmBook:
         acked = replace(entry, acknowledged=wall, acknowledged_by=by)
         self.active[alarm_id] = acked
         self.changed = True
+        self.revision += 1
         notice = entry.notice
         details = {**notice.details, "acknowledged_by": by}
         if notice.latching:
@@ -74,6 +79,24 @@ class AlarmBook:
                 notice, state="cleared", message=f"Acknowledged: {notice.message}", details=details
             )
         return replace(notice, state="acknowledged", details=details)
+
+    # ------------------------------------------------------------ surviving a restart
+
+    def dump(self, history_ids: Iterable[str] = ()) -> dict[str, Any]:
+        """The active set, and the acknowledgements of the cleared alarms named in `history_ids` (the
+        open procedure's record lists them), as JSON-ready data for agent/restart_state.py."""
+        history = [self.history[i] for i in history_ids if i in self.history]
+        return {
+            "active": [_entry_data(e) for e in self.active.values()],
+            "history": [_entry_data(replace(e, notice=replace(e.notice, details={}))) for e in history],
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace the book's contents with what `dump` wrote."""
+        self.active = {e.notice.alarm_id: e for e in map(_entry_from, data.get("active", []))}
+        self.history = {e.notice.alarm_id: e for e in map(_entry_from, data.get("history", []))}
+        self.changed = True
+        self.revision += 1
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [
@@ -88,3 +111,38 @@ class AlarmBook:
             }
             for alarm_id, entry in self.active.items()
         ]
+
+
+def _entry_data(entry: ActiveAlarm) -> dict[str, Any]:
+    n = entry.notice
+    return {
+        "alarm_id": n.alarm_id,
+        "type": n.alarm_type,
+        "state": n.state,
+        "severity": n.severity,
+        "message": n.message,
+        "details": n.details,
+        "latching": n.latching,
+        "raised": entry.raised.isoformat(),
+        "acknowledged": entry.acknowledged.isoformat() if entry.acknowledged else None,
+        "acknowledged_by": entry.acknowledged_by,
+    }
+
+
+def _entry_from(data: dict[str, Any]) -> ActiveAlarm:
+    notice = AlarmNotice(
+        data["alarm_id"],
+        data["type"],
+        data["state"],
+        data["severity"],
+        data["message"],
+        data["details"],
+        bool(data["latching"]),
+    )
+    acknowledged = data["acknowledged"]
+    return ActiveAlarm(
+        notice,
+        datetime.fromisoformat(data["raised"]),
+        datetime.fromisoformat(acknowledged) if acknowledged else None,
+        data["acknowledged_by"],
+    )

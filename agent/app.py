@@ -168,7 +168,7 @@ class Agent:
             loop.call_soon_threadsafe(self.run_command, name, payload)
 
         self.link.on_command = on_command
-        self.pipeline.store([self.pipeline.active_message()])  # replace a stale retained set
+        self.pipeline.resume(self.outbox.load_state())  # restored procedure, alarm/active (retained)
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 __all__ = ["FluoroMonitor"]
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from agent.config import FluoroscopyConfig
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
 from agent.procedure import AlarmStatus, ProcedureSample, ProcedureTracker
 from drivers.model import Reading
-from limits.dose_rate import RateCleared, RateExceeded, RateSample, RateState, evaluate
+from limits.dose_rate import ActiveRateAlarm, RateCleared, RateExceeded, RateSample, RateState, evaluate
 from limits.entrance import EntranceRate, from_generator, from_kap_rate, from_kar_rate
 from limits.levels import RateLevelTable
 from limits.trigger_levels import TriggerSet
@@ -293,6 +293,34 @@ class FluoroMonitor:
 
     def close_procedure(self, t_mono: float, wall: datetime, by: str) -> Evaluation:
         return self.procedure.close(t_mono, wall, by)
+
+    # ------------------------------------------------------------ restart (agent/restart_state.py)
+
+    def snapshot(self, t_mono: float) -> dict[str, Any]:
+        return {"procedure": self.procedure.snapshot(t_mono)}
+
+    def resume(
+        self,
+        saved: dict[str, Any],
+        t_mono: float,
+        wall: datetime,
+        gap_s: float | None,
+        rate_alarm: AlarmNotice | None,
+    ) -> Evaluation:
+        """Continue the procedure, and adopt a dose-rate alarm that was active at the stop: it clears
+        the usual way once the rate has stayed below the level (limits/dose_rate.py)."""
+        result = self.procedure.resume(saved["procedure"], t_mono, wall, gap_s)
+        if rate_alarm is not None:
+            level = self.table.for_mode(str(rate_alarm.details.get("mode")))
+            if level is None:
+                message = "Dose-rate alarm from before the agent restarted: its mode is not judged"
+                cleared = replace(rate_alarm, state="cleared", message=message, details={"reason": "restart"})
+                result.alarms.append(cleared)
+            else:
+                peak = float(rate_alarm.details.get("value", {}).get("value", level.rate_mgy_min))
+                self._alarm_id = rate_alarm.alarm_id
+                self.state = RateState(active=ActiveRateAlarm(level, t_mono, peak))
+        return result
 
     # ------------------------------------------------------------ irradiation events and notices
 

@@ -45,6 +45,9 @@ from agent.outbox_messages import (
 from agent.store_recovery import COLUMNS, Recovery, open_or_recover
 
 log = logging.getLogger(__name__)
+# The agent's own state (open procedure, alarm book: agent/restart_state.py), one JSON row per key,
+# written in the same transaction as the messages it goes with, so the two never disagree after a kill.
+STATE_SCHEMA = "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 class Outbox:
@@ -68,6 +71,7 @@ class Outbox:
             self._db, self.recovery = open_or_recover(self.path, self.config.wal_max_bytes)
             (self._page_size,) = self._db.execute("PRAGMA page_size").fetchone()
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)")
+            self._db.execute(STATE_SCHEMA)
             if self.recovery is not None:
                 self._restore(self.recovery)
         except (sqlite3.Error, OSError) as exc:
@@ -75,9 +79,11 @@ class Outbox:
 
     # ------------------------------------------------------------------ writing
 
-    def append(self, messages: list[OutMessage]) -> list[StoredMessage]:
-        """Commit all `messages` in one transaction (group commit) and return them as stored."""
-        if not messages and not self._held:
+    def append(self, messages: list[OutMessage], state: dict[str, str] | None = None) -> list[StoredMessage]:
+        """Commit all `messages` in one transaction (group commit) and return them as stored.
+
+        `state` (key → JSON text) is written in the same transaction: see `load_state`."""
+        if not messages and not self._held and not state:
             return []
         batch = self._held + messages
         try:
@@ -89,6 +95,8 @@ class Outbox:
                     )
                 batch.append(self._failing_cleared)
             stored = self._insert(batch)
+            if state:
+                self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", state.items())
             stored += self._enforce_bound()
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -254,6 +262,10 @@ class Outbox:
         """The row id the next append will get at the earliest (AUTOINCREMENT never reuses)."""
         row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
         return int(row[0]) + 1 if row else 1
+
+    def load_state(self) -> dict[str, str]:
+        """The agent state last committed with `append(…, state=…)` (empty for a fresh store)."""
+        return {str(k): str(v) for k, v in self._db.execute("SELECT key, value FROM state")}
 
     def depth(self) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()

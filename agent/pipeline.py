@@ -25,6 +25,7 @@ from agent.hotlab import HotlabMonitor
 from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.outbox import Outbox, OutMessage, Priority
 from agent.payloads import alarm_body, envelope, reading_body
+from agent.restart_state import StateWriter, resume
 from drivers.model import Reading
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class Pipeline:
         self.counters: Counter[str] = Counter()
         self._unstored: list[OutMessage] = []
         self._lost_alarm_ids: dict[str, str] = {}
+        self._lost_now: set[str] = set()  # lost in this run (the poller will say when it is back)
+        self._state = StateWriter()  # procedure and alarm book, saved with every batch
         self.store_ok = True
 
     @property
@@ -81,6 +84,8 @@ class Pipeline:
 
     def on_reading(self, reading: Reading) -> None:
         self.counters["readings"] += 1
+        if reading.device in self._lost_alarm_ids and reading.device not in self._lost_now:
+            self.on_availability(reading.device, True, "")  # lost before a restart, answering now
         derived: dict[str, Any] = {}
         alarms: list[AlarmNotice] = []
         records: list[RecordNotice] = []
@@ -124,6 +129,9 @@ class Pipeline:
         """A device was lost or recovered (agent/poller.py decides when)."""
         beam_on = self.fluoro.beam_on if self.fluoro is not None else False
         if not available:
+            self._lost_now.add(device)
+            if device in self._lost_alarm_ids:  # still the one raised before a restart
+                return
             alarm_id = str(uuid.uuid4())
             self._lost_alarm_ids[device] = alarm_id
             during = " during beam-on" if beam_on else ""
@@ -142,6 +150,7 @@ class Pipeline:
             if self.fluoro is not None:
                 self.fluoro.procedure.note_alarm(notice)
         else:
+            self._lost_now.discard(device)
             alarm_id = self._lost_alarm_ids.pop(device, str(uuid.uuid4()))
             notice = AlarmNotice(
                 alarm_id,
@@ -152,6 +161,16 @@ class Pipeline:
                 {"device": device},
             )
         self.store([self.alarm_message(notice)])
+
+    def adopt_lost_alarm(self, device: str, alarm_id: str) -> None:
+        """A `device_lost` active before a restart: cleared by the device's next reading."""
+        self._lost_alarm_ids[device] = alarm_id
+
+    def resume(self, saved: dict[str, str]) -> None:
+        """At start-up: restore the procedure and alarm state saved with the last batch
+        (agent/restart_state.py) and publish the restored retained `alarm/active`."""
+        result = resume(self, saved)
+        self.store([*self._notice_messages(result.alarms, result.records), self.active_message()])
 
     def alarm_message(self, notice: AlarmNotice) -> OutMessage:
         """Count, show and build an alarm (the monitors', device_lost, and the store's own)."""
@@ -179,7 +198,8 @@ class Pipeline:
             messages = [*messages, self.active_message()]
         batch = self._unstored + messages
         try:
-            self.outbox.append(batch)
+            state = self._state.rows(self)
+            self.outbox.append(batch, state=state)
         except StoreError as exc:
             self.counters["store_errors"] += 1
             if self.store_ok:
@@ -190,6 +210,7 @@ class Pipeline:
             return
         if not self.store_ok:
             log.warning("store recovered; %d held messages written", len(self._unstored))
+        self._state.written(self, state)
         self.store_ok = True
         self._unstored = []
         self.wake()

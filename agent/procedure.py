@@ -17,17 +17,25 @@ from __future__ import annotations
 __all__ = ["ProcedureSample", "ProcedureTracker"]
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from agent.clock import iso_utc
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
+from agent.procedure_record import procedure_record
+from agent.procedure_state import (
+    OpenProcedure,
+    ProcedureSample,
+    procedure_data,
+    procedure_from,
+    sample_data,
+    sample_from,
+)
 from limits.counters import counter_step
 from limits.dosimetry import Geometry
 from limits.entrance import psd_estimate
 from limits.trigger_levels import CANONICAL_UNIT, TriggerLevel, TriggerSet
-from limits.triggers import Crossing, TriggerState, evaluate
+from limits.triggers import Crossing, evaluate
 
 FLUORO_MODES = ("normal", "high_level")
 NAMES = {"kar": "Ka,r", "psd": "Peak skin dose estimate", "kap": "KAP", "fluoro_time": "Fluoroscopy time"}
@@ -37,40 +45,6 @@ class AlarmStatus(Protocol):
     def is_active(self, alarm_id: str) -> bool: ...
 
     def acknowledgement(self, alarm_id: str) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class ProcedureSample:
-    t_s: float  # monotonic
-    wall: datetime
-    beam_on: bool
-    mode: str  # normal | high_level | acquisition | off
-    k_ref_rate_mgy_min: float
-    esak_rate_mgy_min: float
-    area_ref_cm2: float  # field area at the reference plane, for KAP → Ka,r
-    kap_gy_cm2: float | None = None  # the meter's counters, when it has them
-    kar_mgy: float | None = None
-    irradiation_time_s: float | None = None
-    kap_rate_gy_cm2_min: float | None = None
-
-
-@dataclass
-class _Procedure:
-    procedure_id: str
-    opened_at: datetime
-    opened_t: float
-    opened_by: str
-    last_beam_t: float
-    kar_mgy: float = 0.0
-    kap_gy_cm2: float = 0.0
-    fluoro_time_s: float = 0.0
-    acquisition_time_s: float = 0.0
-    acquisition_count: int = 0
-    peak_esak: dict[str, float] = field(default_factory=dict)
-    peak_k_ref_mgy_min: float = 0.0
-    triggers: TriggerState = field(default_factory=TriggerState)
-    alarms: list[dict[str, Any]] = field(default_factory=list)
-    counter_events: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ProcedureTracker:
@@ -94,9 +68,10 @@ class ProcedureTracker:
         self.kap_wrap_gy_cm2 = kap_wrap_gy_cm2
         self.max_gap_s = max_gap_s
         self.levels_sources = levels_sources or {}
-        self.current: _Procedure | None = None
+        self.current: OpenProcedure | None = None
         self._baseline: dict[str, float | None] = {"kap": None, "kar": None, "time": None}
         self._last: ProcedureSample | None = None
+        self._gap: dict[str, Any] | None = None  # after a restart, until the first counter step
 
     @property
     def last_sample(self) -> ProcedureSample | None:
@@ -107,7 +82,7 @@ class ProcedureTracker:
     def open(self, t_s: float, wall: datetime, by: str) -> bool:
         if self.current is not None:
             return False
-        self.current = _Procedure(str(uuid.uuid4()), wall, t_s, by, t_s)
+        self.current = OpenProcedure(str(uuid.uuid4()), wall, t_s, by, t_s)
         return True
 
     def close(self, t_s: float, wall: datetime, by: str) -> Evaluation:
@@ -128,7 +103,18 @@ class ProcedureTracker:
                         latching=True,
                     )
                 )
-        result.records.append(RecordNotice("procedure", self._record(current, t_s, wall, by)))
+        record = procedure_record(
+            current,
+            t_s,
+            wall,
+            by,
+            geometry=self.geometry,
+            tissue_to_air=self.tissue_to_air,
+            acknowledgement=self.alarms.acknowledgement,
+            triggers=self.triggers,
+            levels_sources=self.levels_sources,
+        )
+        result.records.append(RecordNotice("procedure", record))
         return result
 
     def note_alarm(self, notice: AlarmNotice) -> None:
@@ -136,11 +122,82 @@ class ProcedureTracker:
         if self.current is not None and notice.state == "raised":
             self.current.alarms.append(self._alarm_entry(notice))
 
+    # ------------------------------------------------------------ surviving a restart
+
+    def snapshot(self, now_t: float) -> dict[str, Any]:
+        """What `resume` needs after a kill, JSON-ready (agent/procedure_state.py)."""
+        current, last = self.current, self._last
+        return {
+            "procedure": procedure_data(current, now_t) if current is not None else None,
+            "baseline": dict(self._baseline),
+            "last": sample_data(last, now_t) if last is not None else None,
+        }
+
+    def resume(
+        self, saved: dict[str, Any], now_t: float, now_wall: datetime, gap_s: float | None
+    ) -> Evaluation:
+        """Continue from `snapshot` after the agent was down for `gap_s` (wall clock; None when the
+        wall clock went back and the gap is unknown: then taken as 0, which keeps the procedure open).
+
+        A procedure idle for less than `idle_s` including the gap continues: same id, totals, trigger
+        indices, and the counters' last values, so the first reading counts the dose delivered while
+        the agent was down (a meter reset meanwhile is a counter reset: limits/counters.py). One idle
+        for longer is closed at the moment it would have closed. A monitor lost during beam-on raises
+        `monitor_gap`; so does dose found on the counters after a stop with the beam off.
+        """
+        result = Evaluation()
+        gap = gap_s or 0.0
+        saved_t = now_t - gap
+        last = sample_from(saved["last"], saved_t) if saved.get("last") else None
+        beam_at_stop = last is not None and last.beam_on
+        gap_info = {"gap_s": None if gap_s is None else round(gap_s, 3), "restarted_at": iso_utc(now_wall)}
+        data = saved.get("procedure")
+        current = procedure_from(data, saved_t) if data is not None else None
+        if current is not None:
+            current.restarts.append({"at": iso_utc(now_wall), "gap_s": gap_info["gap_s"]})
+            self.current = current
+            if now_t - current.last_beam_t >= self.idle_s:
+                close_t = current.last_beam_t + self.idle_s
+                close_wall = now_wall - timedelta(seconds=now_t - close_t)
+                result = self.close(close_t, close_wall, "idle (while the agent was down)")
+                current = None
+        if current is not None:
+            self._baseline = {k: saved["baseline"].get(k) for k in self._baseline}
+            self._last = last
+            if not beam_at_stop:
+                self._gap = gap_info
+        if beam_at_stop:
+            result.alarms.append(self._gap_notice(gap_info, None))
+        return result
+
+    def _gap_notice(self, gap: dict[str, Any], kap_gy_cm2: float | None) -> AlarmNotice:
+        current = self.current
+        seconds = "an unknown time" if gap["gap_s"] is None else f"{gap['gap_s']:.1f} s"
+        if kap_gy_cm2 is None:
+            message = f"Dose monitor was down for {seconds} during beam-on (agent restarted)"
+        else:
+            message = f"{kap_gy_cm2:.3g} Gy·cm² was delivered while the dose monitor was down ({seconds})"
+        details = {
+            **gap,
+            "procedure_id": current.procedure_id if current else None,
+            "beam_on_at_stop": kap_gy_cm2 is None,
+            **({"kap_during_gap": {"value": round(kap_gy_cm2, 6), "unit": "Gy·cm²"}} if kap_gy_cm2 else {}),
+        }
+        severity = "high" if kap_gy_cm2 is None else "warning"
+        notice = AlarmNotice(str(uuid.uuid4()), "monitor_gap", "raised", severity, message, details, True)
+        self.note_alarm(notice)
+        return notice
+
     # ------------------------------------------------------------ readings
 
     def observe(self, sample: ProcedureSample) -> Evaluation:
         kap_delta, kar_delta, time_delta, events = self._deltas(sample)
         result = Evaluation()
+        gap = self._gap
+        if gap is not None and (sample.kap_gy_cm2 is not None or sample.kar_mgy is not None):
+            self._gap = None
+            if kap_delta > 0 or kar_delta > 0:
+                result.alarms.append(self._gap_notice(gap, kap_delta))
         if self.current is None and sample.beam_on:
             self.open(sample.t_s, sample.wall, "beam_on")
         current = self.current
@@ -206,7 +263,7 @@ class ProcedureTracker:
         return kap, kar, time, e1 + e2 + e3
 
     def _accumulate(
-        self, current: _Procedure, s: ProcedureSample, kap: float, kar: float, time: float
+        self, current: OpenProcedure, s: ProcedureSample, kap: float, kar: float, time: float
     ) -> None:
         current.kap_gy_cm2 += kap
         current.kar_mgy += kar
@@ -224,7 +281,7 @@ class ProcedureTracker:
 
     # ------------------------------------------------------------ triggers
 
-    def _check(self, current: _Procedure, wall: datetime) -> list[AlarmNotice]:
+    def _check(self, current: OpenProcedure, wall: datetime) -> list[AlarmNotice]:
         if self.triggers is None:
             return []
         current.triggers, crossings = evaluate(current.triggers, self.totals(), self.triggers.levels)
@@ -232,7 +289,7 @@ class ProcedureTracker:
         current.alarms += [self._alarm_entry(n) for n in notices]
         return notices
 
-    def _trigger_notice(self, current: _Procedure, crossing: Crossing) -> AlarmNotice:
+    def _trigger_notice(self, current: OpenProcedure, crossing: Crossing) -> AlarmNotice:
         level: TriggerLevel = crossing.level
         shown = crossing.value / level.factor
         what = level.describe(crossing.index).split(" ", 1)[1]
@@ -269,53 +326,4 @@ class ProcedureTracker:
             "message": notice.message,
             "latching": notice.latching,
             "trigger": notice.details.get("trigger"),
-        }
-
-    # ------------------------------------------------------------ record
-
-    def _record(self, current: _Procedure, t_s: float, wall: datetime, by: str) -> dict[str, Any]:
-        psd, psd_factors = psd_estimate(current.kar_mgy, self.geometry, self.tissue_to_air)
-        alarms = [
-            {**{k: v for k, v in a.items() if k != "latching"}, **self.alarms.acknowledgement(a["alarm_id"])}
-            for a in current.alarms
-        ]
-        triggers = self.triggers
-        return {
-            "procedure_id": current.procedure_id,
-            "opened_at": iso_utc(current.opened_at),
-            "closed_at": iso_utc(wall),
-            "duration_s": round(t_s - current.opened_t, 3),
-            "opened_by": current.opened_by,
-            "closed_by": by,
-            "totals": {
-                "kar": {"value": round(current.kar_mgy, 4), "unit": "mGy"},
-                "kap": {"value": round(current.kap_gy_cm2, 6), "unit": "Gy·cm²"},
-                "fluoro_time": {"value": round(current.fluoro_time_s, 3), "unit": "s"},
-                "acquisition_time": {"value": round(current.acquisition_time_s, 3), "unit": "s"},
-                "acquisition_count": current.acquisition_count,
-                "psd_estimate": {"value": round(psd, 4), "unit": "mGy", "factors": psd_factors},
-            },
-            "peaks": {
-                "esak_rate_by_mode": {
-                    m: {"value": round(v, 4), "unit": "mGy/min"} for m, v in current.peak_esak.items()
-                },
-                "k_ref_rate": {"value": round(current.peak_k_ref_mgy_min, 4), "unit": "mGy/min"},
-            },
-            "alarms": alarms,
-            "counter_events": current.counter_events,
-            "factors": {**self.geometry.factors(), "tissue_to_air": self.tissue_to_air},
-            "levels": {
-                **self.levels_sources,
-                "trigger_preset": triggers.preset if triggers else None,
-                "triggers": [
-                    {
-                        "id": t.id,
-                        "level": t.describe(),
-                        "citation": t.citation,
-                        "source": t.source,
-                        "check": t.check,
-                    }
-                    for t in (triggers.levels if triggers else ())
-                ],
-            },
         }

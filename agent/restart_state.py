@@ -1,0 +1,151 @@
+"""What survives a kill besides the outbox: the open procedure and the alarm book (docs/store.md).
+
+`StateWriter.rows(pipeline)` are written by the pipeline in the same SQLite transaction as the
+messages of each reading (Outbox.append(…, state=…)), so the state and the published records never
+disagree after a kill. `resume(pipeline, saved)` runs once at start-up, before any reading:
+- the alarm book comes back, so the retained `alarm/active` shows what it showed before;
+- alarms whose owner resumes them stay active: cumulative triggers and `monitor_gap` (the procedure),
+  the dose-rate alarm (agent/fluoro.py adopts it), `device_lost` (cleared by the device's next
+  reading), the store's own (agent/outbox.py keeps their ids); any other alarm is cleared with
+  `reason: agent_restarted` and its monitor raises it again if its condition still holds;
+- the open procedure continues or is closed (agent/procedure.py `resume`).
+
+Time across a restart: the monotonic clock starts again at a reboot, so the gap the agent was down is
+taken from the wall clock (`saved_at` → now) and used only to decide whether the procedure went stale
+and to rebase its monotonic times; a wall clock that went back gives an unknown gap, taken as 0
+(the procedure continues: never drop totals on a doubt).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ALARMS_KEY", "CLOCK_KEY", "StateWriter", "resume"]
+
+import json
+import logging
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agent.notices import AlarmNotice, Evaluation
+
+if TYPE_CHECKING:
+    from agent.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+CLOCK_KEY = "procedure"  # {version, saved_at, fluoro}: written with every batch
+ALARMS_KEY = "alarms"  # the alarm book: written when it changed
+VERSION = 1
+KEPT = {"fluoro_trigger", "monitor_gap", "state_unreadable"}  # latching: acknowledgement clears them
+
+
+class StateWriter:
+    """The state rows to write with a batch: `fluoro` (the procedure, and `saved_at`) with every batch,
+    `alarms` (the book) only when the book has changed since it was last written, so the per-reading
+    cost stays that of one small row however many alarms a long procedure has raised."""
+
+    def __init__(self) -> None:
+        self._written_revision = -1
+
+    def rows(self, pipeline: Pipeline) -> dict[str, str]:
+        now_t, wall = pipeline.clock.monotonic(), pipeline.clock.wall()
+        fluoro = pipeline.fluoro
+        rows = {
+            CLOCK_KEY: _json(
+                {
+                    "version": VERSION,
+                    "saved_at": wall.isoformat(),
+                    "fluoro": fluoro.snapshot(now_t) if fluoro is not None else None,
+                }
+            )
+        }
+        book = pipeline.alarm_book
+        if book.revision != self._written_revision:
+            current = fluoro.procedure.current if fluoro is not None else None
+            rows[ALARMS_KEY] = _json(book.dump(a["alarm_id"] for a in (current.alarms if current else ())))
+        return rows
+
+    def written(self, pipeline: Pipeline, rows: dict[str, str]) -> None:
+        """The rows were committed (the caller's append succeeded)."""
+        if ALARMS_KEY in rows:
+            self._written_revision = pipeline.alarm_book.revision
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def gap_s(saved_at: datetime, now: datetime) -> float | None:
+    """Seconds the agent was down, by the wall clock; None if the wall clock went back."""
+    gap = (now - saved_at).total_seconds()
+    return gap if gap >= 0 else None
+
+
+def resume(pipeline: Pipeline, saved: dict[str, str]) -> Evaluation:
+    """Restore the book and the procedure; the notices to publish (the caller adds `alarm/active`)."""
+    if CLOCK_KEY not in saved:
+        return Evaluation()
+    try:
+        data = json.loads(saved[CLOCK_KEY])
+        data["alarms"] = json.loads(saved.get(ALARMS_KEY, "{}"))
+        if data.get("version") != VERSION:
+            raise ValueError(f"state version {data.get('version')!r}, expected {VERSION}")
+        return _resume(pipeline, data)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.error("SAVED STATE UNREADABLE, starting without it: %s", exc)
+        pipeline.alarm_book.load({})
+        notice = AlarmNotice(
+            str(uuid.uuid4()),
+            "state_unreadable",
+            "raised",
+            "high",
+            "The saved procedure and alarm state could not be read: running totals restart from zero",
+            {"error": str(exc)},
+            latching=True,
+        )
+        return Evaluation(alarms=[notice])
+
+
+def _resume(pipeline: Pipeline, data: dict[str, Any]) -> Evaluation:
+    now_t, wall = pipeline.clock.monotonic(), pipeline.clock.wall()
+    gap = gap_s(datetime.fromisoformat(data["saved_at"]), wall)
+    book = pipeline.alarm_book
+    book.load(data["alarms"])
+    result = Evaluation()
+    rate_alarm = None
+    for alarm_id, entry in list(book.active.items()):
+        notice = entry.notice
+        if notice.alarm_type == "device_lost":
+            pipeline.adopt_lost_alarm(str(notice.details.get("device")), alarm_id)
+        elif notice.alarm_type == "fluoro_dose_rate" and pipeline.fluoro is not None:
+            rate_alarm = notice
+        elif notice.alarm_type not in KEPT and not notice.alarm_type.startswith("store_"):
+            result.alarms.append(_cleared(notice))
+    if pipeline.fluoro is not None and data.get("fluoro") is not None:
+        resumed = pipeline.fluoro.resume(data["fluoro"], now_t, wall, gap, rate_alarm)
+        result.alarms += resumed.alarms
+        result.records += resumed.records
+    log.warning(
+        "resumed after a stop of %s s: %d active alarms, procedure %s",
+        "?" if gap is None else f"{gap:.1f}",
+        len(book.active),
+        _procedure_id(pipeline),
+    )
+    return result
+
+
+def _cleared(notice: AlarmNotice) -> AlarmNotice:
+    message = f"Cleared at restart, raised again if it still holds: {notice.message}"
+    return AlarmNotice(
+        notice.alarm_id,
+        notice.alarm_type,
+        "cleared",
+        notice.severity,
+        message,
+        {**notice.details, "reason": "agent_restarted"},
+        notice.latching,
+    )
+
+
+def _procedure_id(pipeline: Pipeline) -> str:
+    current = pipeline.fluoro.procedure.current if pipeline.fluoro is not None else None
+    return current.procedure_id if current is not None else "none"
