@@ -10,7 +10,7 @@ import logging
 import signal
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 
@@ -18,6 +18,7 @@ from agent.clock import Clock, SystemClock
 from agent.commands import CommandRouter
 from agent.config import AgentConfig
 from agent.console import Console
+from agent.device_commands import DeviceCommands
 from agent.errors import StoreError
 from agent.fluoro_commands import register_fluoro_commands
 from agent.forwarder import Forwarder
@@ -69,6 +70,8 @@ class Agent:
             )
             for device in config.devices
         ]
+        self.device_commands = DeviceCommands(self.pollers, self.clock, self._base, self.publish_result)
+        self.device_commands.register(self.commands)
         self.console = (
             Console(self.pipeline, self.status_text, console_out) if console_out is not None else None
         )
@@ -166,9 +169,13 @@ class Agent:
     def run_command(self, name: str, payload: bytes) -> dict[str, Any]:
         """On the loop thread: run a command and queue its result like any other message."""
         result = self.commands.dispatch(name, payload)
-        body = {**self._base("doseedge.cmd_result.v1"), **result}
-        self.pipeline.store([OutMessage(f"cmd_result/{name}", body, Priority.RECORD)])
+        self.publish_result(name, result)
         return result
+
+    def publish_result(self, name: str, result: dict[str, Any], records: Sequence[OutMessage] = ()) -> None:
+        """A command's result on cmd_result/<name>, stored with the records it made in one transaction."""
+        body = {**self._base("doseedge.cmd_result.v1"), **result}
+        self.pipeline.store([OutMessage(f"cmd_result/{name}", body, Priority.RECORD), *records])
 
     def request_stop(self) -> None:
         if self.stop_event is not None:

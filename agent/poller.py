@@ -3,6 +3,10 @@
 On a DriverError it counts the failure by type, marks the device lost after
 `lost_after_failures` consecutive failures and recovered on the next good reading, and logs on those
 transitions only (plus the first failure of a burst), never on every failure.
+
+Device actions (cmd/device_command, agent/device_commands.py) run here too, on the same worker
+thread, at the start of a step and before its poll: never from the event loop, never concurrently
+with a poll. A queued action wakes the poller so it runs at once, not a poll interval later.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
+from agent.action_queue import ActionOutcome, ActionQueue, QueuedAction
 from agent.clock import Clock
 from agent.errors import DeviceError, DriverError, FrameError, TransportError
+from drivers.actions import perform
 from drivers.model import Reading
 from drivers.registry import Driver, DriverConfig
 
@@ -42,6 +48,8 @@ class DevicePoller:
         self.lost = False
         self.failures = 0
         self.last_error = ""
+        self.actions = ActionQueue()
+        self._wake: asyncio.Event | None = None  # set by submit_action, on the loop thread
 
     @property
     def name(self) -> str:
@@ -58,12 +66,36 @@ class DevicePoller:
                 info = self.driver.connect()
                 self.connected = True
                 log.info("%s connected %s", self.name, info)
+            self._run_actions()
             return self.driver.poll()
         except DriverError as exc:
             self._failed(exc)
             return None
         finally:
+            self.actions.expire(self.clock.monotonic(), self.clock.wall())
             self.counters["frames_rejected"] = self.driver.counters["frames_rejected"]
+
+    def submit_action(self, job: QueuedAction) -> None:
+        """Loop thread: queue a checked device action and wake the poller to run it."""
+        self.actions.submit(job)
+        if self._wake is not None:
+            self._wake.set()
+
+    def _run_actions(self) -> None:
+        """Worker thread, connected: run queued actions one by one. A device's refusal or a bad
+        reply is that action's outcome; a transport failure also fails the step (the line is
+        gone), leaving the rest queued for the next step."""
+        while (job := self.actions.take(self.clock.monotonic(), self.clock.wall())) is not None:
+            try:
+                data = perform(self.driver, job.action, job.args)
+            except (DriverError, ValueError) as exc:  # ValueError: a value the driver refuses
+                self.counters["action_errors"] += 1
+                self.actions.finish(ActionOutcome(job, False, self.clock.wall(), True, {}, str(exc)))
+                if isinstance(exc, TransportError):
+                    raise
+                continue
+            self.counters["actions"] += 1
+            self.actions.finish(ActionOutcome(job, True, self.clock.wall(), True, data))
 
     def _failed(self, exc: DriverError) -> None:
         kind = {TransportError: "transport", FrameError: "frame", DeviceError: "device"}.get(
@@ -92,6 +124,9 @@ class DevicePoller:
             self.lost = True
             log.error("%s LOST: %s", self.name, self.last_error)
             self.on_availability(self.name, False, self.last_error)
+        if self.lost:
+            self.actions.fail_all(f"device {self.name} is lost: {self.last_error}", self.clock.wall())
+        self.actions.settle()
 
     def delay_s(self) -> float:
         if self.failures == 0:
@@ -100,16 +135,27 @@ class DevicePoller:
         return min(backoff, MAX_BACKOFF_S)
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._wake = wake = asyncio.Event()
         try:
             while not stop.is_set():
                 started = self.clock.monotonic()
+                wake.clear()  # actions queued from now on wake the wait below
                 reading = await asyncio.to_thread(self.step)
                 self.settle(reading)
                 wait = self.delay_s() - (self.clock.monotonic() - started)
                 if wait > 0:
-                    try:
-                        await asyncio.wait_for(stop.wait(), timeout=wait)
-                    except TimeoutError:
-                        pass
+                    await _first_of(stop, wake, wait)
         finally:
+            self.actions.fail_all(f"agent stopping; {self.name} did not run the action", self.clock.wall())
+            self.actions.settle()
             self.driver.close()
+
+
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event, timeout_s: float) -> None:
+    """Wait until either event is set or the time is up."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -7,6 +7,9 @@ summarised in shared/reference/devices.md. 9600 8N1, no flow control, polling on
 Transaction: host sends `@`, device answers `$O#`, host sends one frame, device answers one frame.
 The frame format and the firmware's quirks are in the pure codec, drivers/capintec_codec.py.
 
+Accuracy-test reads `s<n>` / `a<n>` are in drivers/capintec_accuracy.py. `ACTIONS` (end of this
+module) lists what cmd/device_command may run here.
+
 Layout: `CapintecConfig` (frozen), the codec (drivers/capintec_codec.py: `encode_frame`,
 `decode_frame`, `parse_*`, and the device-side `format_*` the simulator uses), and `Capintec`, which
 only moves bytes.
@@ -14,7 +17,7 @@ only moves bytes.
 
 from __future__ import annotations
 
-__all__ = ["Capintec", "CapintecConfig"]
+__all__ = ["ACTIONS", "Capintec", "CapintecConfig"]
 
 import time
 from collections import Counter
@@ -22,6 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.errors import DeviceError, FrameError, TransportError
+from drivers.actions import ActionArg, DeviceAction, Effect, action_table
+from drivers.capintec_accuracy import (
+    AccuracyMeasurement,
+    AccuracySource,
+    parse_accuracy_measurement,
+    parse_accuracy_source,
+)
 from drivers.capintec_codec import (
     ACK_REQUEST,
     ERRORS,
@@ -152,6 +162,24 @@ class Capintec:
         command = f"M{chamber}".encode()
         self.transact(command, (b"D" + command,))
 
+    def accuracy_source(self, number: int) -> AccuracySource:
+        """`s<n>`: accuracy source n (1–5) as the calibrator holds it, for its main chamber."""
+        if not 1 <= number <= 5:
+            raise ValueError(f"accuracy source {number} is not 1–5")
+        source = parse_accuracy_source(self.transact(f"s{number}".encode(), (b"Ds",)))
+        if source.number != number:
+            raise FrameError(f"{self.config.name}: asked accuracy source {number}, got {source.number}")
+        return source
+
+    def accuracy_measurement(self, number: int) -> AccuracyMeasurement:
+        """`a<n>`: the calibrator's last accuracy measurement of source n (1–5), main chamber."""
+        if not 1 <= number <= 5:
+            raise ValueError(f"accuracy source {number} is not 1–5")
+        result = parse_accuracy_measurement(self.transact(f"a{number}".encode(), (b"Da",)))
+        if result.number != number:
+            raise FrameError(f"{self.config.name}: asked accuracy result {number}, got {result.number}")
+        return result
+
     # -------------------------------------------------------- transaction
 
     def transact(self, command: bytes, expect: tuple[bytes, ...]) -> bytes:
@@ -180,3 +208,51 @@ class Capintec:
             self.config.name, request=repr(command),
         )  # fmt: skip
         return frame.payload
+
+
+# ---------------------------------------------------------------- device actions (cmd/device_command)
+
+_CHAMBER = ActionArg("chamber", int, "chamber number", minimum=1, maximum=8)
+_SOURCE = ActionArg("source", int, "accuracy source number", minimum=1, maximum=5)
+
+ACTIONS = action_table(
+    DeviceAction(
+        "select_nuclide",
+        "select_nuclide",
+        Effect.CHANGES,
+        "I<ch><key>: the nuclide (calibration setting) on keypad key 1–9 for that chamber; "
+        "every later activity of that chamber is computed with it",
+        (_CHAMBER, ActionArg("key", int, "keypad key", minimum=1, maximum=9)),
+    ),
+    DeviceAction(
+        "main_chamber",
+        "select_main_chamber",
+        Effect.CHANGES,
+        "M<ch>: the chamber the calibrator displays and runs its accuracy test on "
+        "(measurement screen only, else error 6)",
+        (_CHAMBER,),
+    ),
+    DeviceAction(
+        "daily_check",
+        "daily_check",
+        Effect.READ,
+        "d: daily-test data check (good / bad / bias_delay); the calibrator logs the check",
+        result=lambda status: {"daily_check": status},
+    ),
+    DeviceAction(
+        "accuracy_source",
+        "accuracy_source",
+        Effect.READ,
+        "s<n>: accuracy source n as held by the calibrator (serial, nuclide, reference activity)",
+        (_SOURCE,),
+        lambda source: source.as_data(),
+    ),
+    DeviceAction(
+        "accuracy_measurement",
+        "accuracy_measurement",
+        Effect.READ,
+        "a<n>: the calibrator's last accuracy measurement of source n and its % variation",
+        (_SOURCE,),
+        lambda result: result.as_data(),
+    ),
+)

@@ -173,6 +173,11 @@ class PortLocked:
             reading: Reading = self.inner.poll()
             return reading
 
+    def call(self, method: str, *args: Any) -> Any:
+        """A driver method (a device action, drivers/actions.py) under the port's lock."""
+        with self._lock:
+            return getattr(self.inner, method)(*args)
+
     def close(self) -> None:
         with self._lock:
             self.inner.close()

@@ -17,12 +17,13 @@ second, so the driver assumes seconds and makes it configurable (`dap_rate_time_
 
 Layout: `PtwDiamentorConfig` (frozen), a pure codec (`encode_command`, `decode_line`,
 `parse_*`, and the device-side `format_*` the simulator uses), and `PtwDiamentor`, which only moves
-bytes over an injected transport.
+bytes over an injected transport. `ACTIONS` (end of module) lists what cmd/device_command may run.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ACTIONS",
     "DAP_UNITS",
     "DapUnit",
     "DiamentorSample",
@@ -44,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.errors import DeviceError, FrameError, TransportError
+from drivers.actions import ActionArg, DeviceAction, Effect, action_table
 from drivers.checks import polling_problems
 from drivers.framing import await_frame
 from drivers.model import Measurement, Reading
@@ -308,3 +310,34 @@ class PtwDiamentor:
             request=repr(command),
         )  # fmt: skip
         return text  # parse_reply raised for an E-code (DeviceError) or a stray reply (FrameError)
+
+
+# ---------------------------------------------------------------- device actions (cmd/device_command)
+
+ACTIONS = action_table(
+    DeviceAction("reset", "reset", Effect.CHANGES, "RES: cumulative DAP and irradiation time back to zero"),
+    DeviceAction(
+        "set_unit",
+        "set_unit",
+        Effect.CHANGES,
+        "U<n>: the unit the meter reports DAP in (the driver converts from it)",
+        (ActionArg("unit_code", int, "1 cGy·cm², 2 Gy·cm², 3 µGy·m², 4 R·cm²", tuple(DAP_UNITS)),),
+        lambda unit: {"unit_code": unit.code, "unit": unit.label},
+    ),
+    DeviceAction(
+        "change_baudrate",
+        "change_baudrate",
+        Effect.CHANGES,
+        "BR<n>: line speed until the meter is power-cycled (then it is back at its default and "
+        "the agent, still at the new speed, reads garbage until the config matches)",
+        (ActionArg("baudrate", int, "bit/s", tuple(BAUD_CODES)),),
+        lambda _: {},
+    ),
+    DeviceAction(
+        "air_density",
+        "air_density",
+        Effect.READ,
+        "PRE / TMPA: air pressure (hPa) and chamber temperature (°C) the meter corrects with",
+        result=lambda value: {"pressure_hpa": value[0], "temperature_c": value[1]},
+    ),
+)

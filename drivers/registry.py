@@ -7,10 +7,12 @@ __all__ = ["DRIVERS", "Driver", "DriverConfig", "DriverSpec", "build_driver"]
 
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from drivers import capintec, ptw_diamentor
+from drivers.actions import NO_ACTIONS, DeviceAction
 from drivers.atomlab import AtomlabConfig, atomlab_driver
 from drivers.capintec import Capintec, CapintecConfig
 from drivers.generic_line import GenericLine, GenericLineConfig
@@ -51,6 +53,7 @@ class DriverSpec:
     role: str  # what the agent does with it: "dap_meter", "activimeter", "generator"
     simulator: str
     sample_config: str
+    actions: Mapping[str, DeviceAction] = field(default_factory=lambda: NO_ACTIONS)  # drivers/actions.py
 
     @property
     def golden_dir(self) -> str:
@@ -76,17 +79,33 @@ def _serial(
     role: str,
     sample_config: str,
     simulator: str = "",
+    actions: Mapping[str, DeviceAction] = NO_ACTIONS,
 ) -> DriverSpec:
     """A serial driver on its port's shared handle; its simulator has the driver's name unless named."""
-    return DriverSpec(name, config_type, _on_shared_port(make), role, simulator or name, sample_config)
+    factory = _on_shared_port(make)
+    return DriverSpec(name, config_type, factory, role, simulator or name, sample_config, actions)
 
 
 DRIVERS: dict[str, DriverSpec] = {
     spec.name: spec
     for spec in (
         # name, config type, driver, role, sample config[, simulator]
-        _serial("ptw_diamentor", PtwDiamentorConfig, PtwDiamentor, "dap_meter", "config/carm-room.toml"),
-        _serial("capintec_crc", CapintecConfig, Capintec, "activimeter", "config/hotlab.toml"),
+        _serial(
+            "ptw_diamentor",
+            PtwDiamentorConfig,
+            PtwDiamentor,
+            "dap_meter",
+            "config/carm-room.toml",
+            actions=ptw_diamentor.ACTIONS,
+        ),
+        _serial(
+            "capintec_crc",
+            CapintecConfig,
+            Capintec,
+            "activimeter",
+            "config/hotlab.toml",
+            actions=capintec.ACTIONS,
+        ),
         _serial("veenstra_vik202", Vik202Config, Vik202, "activimeter", "config/samples/veenstra.toml"),
         _serial("veenstra_vdc404", Vdc404Config, Vdc404, "activimeter", "config/samples/veenstra.toml"),
         _serial("atomlab500", AtomlabConfig, atomlab_driver, "activimeter", "config/samples/atomlab.toml"),

@@ -2,7 +2,9 @@
 
 Speaks the driver's codec (drivers/capintec_codec.py): `@` → `$O#`, then one framed command → one
 reply. A frame not preceded by `@` gets `e0`, as on the instrument. Answers `R<n>`, `S` (with the
-firmware's wrong length and checksum), `G`, `d`, `I<ch><key>`, `M<ch>`; anything else `e2`.
+firmware's wrong length and checksum), `G`, `d`, `I<ch><key>`, `M<ch>`, and the accuracy-test
+reads `s<n>` / `a<n>` (drivers/capintec_accuracy.py) from `accuracy_sources` and
+`accuracy_results`; anything else `e2`.
 
 Fault knobs beyond SerialFaults (simulators/serial_sim.py): `frozen` (replies `BR`),
 `zero_test_mv` (unit digit 7 with that many mV), `daily_ok`. `faults.error` is an `e<code>`
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from agent.errors import FrameError
+from drivers.capintec_accuracy import format_accuracy_measurement, format_accuracy_source
 from drivers.capintec_codec import (
     ACK,
     decode_frame,
@@ -55,6 +58,13 @@ class CapintecSimulator(SerialSimulator):
         self.frozen = False
         self.zero_test_mv: float | None = None
         self.daily_ok = True
+        # Accuracy test (main chamber): source n → (serial, nuclide, reference MBq, constancy source)
+        # and n → (measured MBq, variation %) once "measured" on the calibrator.
+        self.accuracy_sources: dict[int, tuple[str, str, float, bool]] = {
+            1: ("CS-1234", "Cs-137", 7.4, True),
+            2: ("CO-5678", "Co-57", 185.0, False),
+        }
+        self.accuracy_results: dict[int, tuple[float, float]] = {}
         self._armed = False
         self._lock = threading.Lock()
 
@@ -118,9 +128,25 @@ class CapintecSimulator(SerialSimulator):
                     return format_error("4")
                 self.main_chamber = int(text[1])
                 return encode_frame(b"D" + command)
-            if head in "RSGdIM":
+            if head in "sa" and len(text) == 2 and text[1] in "12345":
+                return self._accuracy(head, int(text[1]))
+            if head in "RSGdIMsa":
                 return format_error("3")
             return format_error("2")
+
+    def _accuracy(self, head: str, number: int) -> bytes:
+        if head == "s":
+            if number not in self.accuracy_sources:
+                return format_accuracy_source(number, "", "", "", "", False)
+            serial, nuclide, activity_mbq, constancy = self.accuracy_sources[number]
+            text, unit = format_activity(activity_mbq, self.si_units)
+            name = device_nuclide_name(nuclide)
+            return format_accuracy_source(number, serial, name, text.strip(), unit, constancy)
+        if number not in self.accuracy_results:
+            return format_accuracy_measurement(number)
+        measured_mbq, variation_pct = self.accuracy_results[number]
+        text, unit = format_activity(measured_mbq, self.si_units)
+        return format_accuracy_measurement(number, text, unit, f"{variation_pct:+.1f}")
 
     def _exists(self, digit: str) -> bool:
         return digit.isdigit() and 1 <= int(digit) <= 8 and self.chamber_types[int(digit) - 1] != "N"

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.errors import FrameError
+from drivers.capintec_accuracy import parse_accuracy_measurement, parse_accuracy_source
 from drivers.capintec_codec import (
     capintec_checksum,
     decode_frame,
@@ -43,6 +44,8 @@ def decode_case(case: dict[str, Any]) -> tuple[str, Any]:
             return "reading", parse_reading(payload)
         handlers = {b"DS": ("serial", parse_serial), b"DG": ("configuration", parse_configuration)}
         handlers[b"Dd"] = ("daily", parse_daily_check)
+        handlers[b"Ds"] = ("accuracy_source", lambda p: parse_accuracy_source(p).as_data())
+        handlers[b"Da"] = ("accuracy_measurement", lambda p: parse_accuracy_measurement(p).as_data())
         if payload[:2] in handlers:
             kind, parse = handlers[payload[:2]]
             return kind, parse(payload)
@@ -77,6 +80,11 @@ def test_golden(case: dict[str, Any]) -> None:
         assert ",".join(f"{c}:{t}" for c, t in value.items()) == case["chambers"]
     elif kind == "daily":
         assert value == case["daily"]
+    elif kind in ("accuracy_source", "accuracy_measurement"):
+        expected = {k: v for k, v in case.items() if k not in ("name", "frame", "kind")}
+        assert set(expected) <= set(value)
+        for key, wanted in expected.items():
+            assert value[key] == (pytest.approx(wanted) if isinstance(wanted, float) else wanted), key
     elif kind == "device_error":
         assert value.code == case["code"]
     elif kind == "data":
@@ -122,10 +130,11 @@ def drain(buffer: bytes) -> list[Any]:
         frames.append(frame)
         buffer = buffer[consumed:]
         if frame.kind == "data":
-            try:
-                parse_reading(frame.payload)
-            except FrameError:
-                pass
+            for parse in (parse_reading, parse_accuracy_source, parse_accuracy_measurement):
+                try:
+                    parse(frame.payload)
+                except FrameError:
+                    pass
     return frames
 
 
