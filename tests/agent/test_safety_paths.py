@@ -85,7 +85,9 @@ def stored_alarms(outbox: Outbox) -> list[dict[str, object]]:
 
 def transitions_of(poller_driver: Driver, steps: int) -> tuple[list[bool], DevicePoller]:
     transitions: list[bool] = []
-    poller = DevicePoller(DEVICE, poller_driver, FakeClock(), lambda r: None, lambda d, up, e: transitions.append(up))
+    poller = DevicePoller(
+        DEVICE, poller_driver, FakeClock(), lambda r: None, lambda d, up, e: transitions.append(up)
+    )
     for _ in range(steps):
         poller.settle(poller.step())
     return transitions, poller
@@ -144,7 +146,7 @@ class BrokenMonitor:
 
 
 def test_a_monitor_that_raises_is_a_high_alarm_and_the_reading_is_still_stored(tmp_path: Path) -> None:
-    pipeline, outbox, clock = make_pipeline(tmp_path)
+    pipeline, outbox, _clock = make_pipeline(tmp_path)
     broken = BrokenMonitor()
     pipeline.monitors.append(broken)
     pipeline.on_reading(kap_reading(1.0))
@@ -163,7 +165,7 @@ def test_a_monitor_that_raises_is_a_high_alarm_and_the_reading_is_still_stored(t
 
 
 def test_a_failing_alarm_listener_does_not_lose_the_alarm(tmp_path: Path) -> None:
-    pipeline, outbox, clock = make_pipeline(tmp_path)
+    pipeline, outbox, _clock = make_pipeline(tmp_path)
 
     def broken_view(notice: AlarmNotice) -> None:
         raise BrokenPipeError("console gone")
@@ -178,7 +180,9 @@ def test_a_failing_alarm_listener_does_not_lose_the_alarm(tmp_path: Path) -> Non
     assert pipeline.counters["listener_errors"] == 1
 
 
-def test_the_in_memory_hold_drops_readings_never_alarms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_in_memory_hold_drops_readings_never_alarms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(pipeline_module, "MAX_UNSTORED", 20)
     pipeline, outbox, clock = make_pipeline(tmp_path)
     outbox.failing = True
@@ -194,7 +198,7 @@ def test_the_in_memory_hold_drops_readings_never_alarms(tmp_path: Path, monkeypa
 
 
 def test_the_status_line_shows_the_most_severe_alarm_not_the_newest(tmp_path: Path) -> None:
-    pipeline, outbox, clock = make_pipeline(tmp_path)
+    pipeline, _outbox, _clock = make_pipeline(tmp_path)
     console = Console(pipeline, lambda: "broker up", io.StringIO())
     rate = AlarmNotice("a1", "fluoro_dose_rate", "raised", "high", "over the level")
     pressure = AlarmNotice("a2", "store_pressure", "raised", "warning", "store nearly full")
