@@ -65,7 +65,11 @@ class Console:
             parts.append(hotlab_status(self.pipeline.hotlab.live))
         active = list(self.pipeline.active_alarms.values())
         if active:
-            parts.append(self._paint(f" ALARM: {active[-1].alarm_type} ", RED))
+            # the most severe one (the newest among equals), not merely the newest: a store warning
+            # must not hide a dose-rate alarm
+            shown = max(enumerate(active), key=lambda ia: (ia[1].severity == "high", ia[0]))[1]
+            more = f" (+{len(active) - 1})" if len(active) > 1 else ""
+            parts.append(self._paint(f" ALARM: {shown.alarm_type}{more} ", RED))
         else:
             parts.append(self._paint("no alarm", GREEN))
         parts.append(self.status())

@@ -70,6 +70,7 @@ class Pipeline:
         self.counters: Counter[str] = Counter()
         self._unstored: list[OutMessage] = []
         self._lost_alarm_ids: dict[str, str] = {}
+        self._failed_monitors: dict[str, str] = {}  # monitor name → its monitor_failed alarm id
         self._lost_now: set[str] = set()  # lost in this run (the poller will say when it is back)
         self._state = StateWriter()  # procedure and alarm book, saved with every batch
         self.store_ok = True
@@ -91,11 +92,17 @@ class Pipeline:
         records: list[RecordNotice] = []
         t_mono, wall = self.clock.monotonic(), self.clock.wall()
         for monitor in self.monitors:
-            if monitor.concerns(reading):
+            try:
+                if not monitor.concerns(reading):
+                    continue
                 result = monitor.observe(reading, t_mono, wall)
-                derived.update(result.derived)
-                alarms += result.alarms
-                records += result.records
+            except Exception as exc:  # a monitor's bug: the reading is kept, the failure is an alarm
+                alarms += self._monitor_failed(monitor, reading, exc)
+                continue
+            alarms += self._monitor_back(monitor)
+            derived.update(result.derived)
+            alarms += result.alarms
+            records += result.records
         messages = [
             OutMessage(
                 f"reading/{reading.device}",
@@ -104,6 +111,26 @@ class Pipeline:
             )
         ]
         self.store(messages + self._notice_messages(alarms, records))
+
+    def _monitor_failed(self, monitor: Monitor, reading: Reading, exc: Exception) -> list[AlarmNotice]:
+        """A monitor raised: its readings are not being judged. Loud once (high), counted always."""
+        self.counters["monitor_errors"] += 1
+        name = type(monitor).__name__
+        if name in self._failed_monitors:
+            return []
+        log.exception("MONITOR FAILED: %s on a reading from %s", name, reading.device)
+        self._failed_monitors[name] = alarm_id = str(uuid.uuid4())
+        message = f"Dose evaluation failed ({name}): readings are stored but not judged"
+        details = {"monitor": name, "device": reading.device, "error": f"{type(exc).__name__}: {exc}"}
+        return [AlarmNotice(alarm_id, "monitor_failed", "raised", "high", message, details)]
+
+    def _monitor_back(self, monitor: Monitor) -> list[AlarmNotice]:
+        name = type(monitor).__name__
+        alarm_id = self._failed_monitors.pop(name, None)
+        if alarm_id is None:
+            return []
+        message = f"Dose evaluation ({name}) is working again"
+        return [AlarmNotice(alarm_id, "monitor_failed", "cleared", "high", message, {"monitor": name})]
 
     def publish_evaluation(self, result: Evaluation) -> None:
         """Alarms and records a monitor produced outside a reading (e.g. from a command)."""
@@ -122,7 +149,7 @@ class Pipeline:
         self.counters["records"] += len(records)
         for record in records:
             for listener in self.record_listeners:
-                listener(record)
+                self._tell(listener, record)
         return messages
 
     def on_availability(self, device: str, available: bool, error: str) -> None:
@@ -177,8 +204,16 @@ class Pipeline:
         self.counters[f"alarms_{notice.state}"] += 1
         self.alarm_book.apply(notice, self.clock.wall())
         for listener in self.alarm_listeners:
-            listener(notice)
+            self._tell(listener, notice)
         return alarm_out(self._base("doseedge.alarm.v1"), notice)
+
+    def _tell(self, listener: Callable[[Any], None], notice: AlarmNotice | RecordNotice) -> None:
+        """A listener (the live view…) that fails must not stop the alarm being stored and sent."""
+        try:
+            listener(notice)
+        except Exception:
+            self.counters["listener_errors"] += 1
+            log.exception("alarm/record listener failed")
 
     def acknowledge(self, alarm_id: str, by: str) -> AlarmNotice:
         """`cmd/alarm_ack`: CommandError for an unknown or already acknowledged alarm."""
@@ -205,8 +240,8 @@ class Pipeline:
             if self.store_ok:
                 log.error("STORE FAILING, keeping messages in memory: %s", exc)
             self.store_ok = False
-            self._unstored = batch[-MAX_UNSTORED:]
-            self.counters["unstored_dropped"] += max(0, len(batch) - MAX_UNSTORED)
+            self._unstored = _trim(batch, MAX_UNSTORED)
+            self.counters["unstored_dropped"] += len(batch) - len(self._unstored)
             return
         if not self.store_ok:
             log.warning("store recovered; %d held messages written", len(self._unstored))
@@ -214,3 +249,17 @@ class Pipeline:
         self.store_ok = True
         self._unstored = []
         self.wake()
+
+
+def _trim(held: list[OutMessage], limit: int) -> list[OutMessage]:
+    """The in-memory hold over its limit: drop the oldest readings first, then records; never an
+    alarm (the outbox's own eviction order, Priority in agent/outbox_messages.py)."""
+    excess = len(held) - limit
+    for priority in (Priority.READING, Priority.RECORD):
+        if excess <= 0:
+            break
+        drop = {i for i, m in enumerate(held) if m.priority == priority}
+        drop = set(sorted(drop)[:excess])
+        held = [m for i, m in enumerate(held) if i not in drop]
+        excess -= len(drop)
+    return held

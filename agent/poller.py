@@ -71,6 +71,12 @@ class DevicePoller:
         except DriverError as exc:
             self._failed(exc)
             return None
+        except Exception as exc:  # a driver bug is still this device failing: counted, then lost
+            log.exception("%s: unexpected error from the driver", self.name)
+            self._failed(DriverError(f"unexpected {type(exc).__name__}: {exc}"))
+            self.connected = False
+            self.driver.close()
+            return None
         finally:
             self.actions.expire(self.clock.monotonic(), self.clock.wall())
             self.counters["frames_rejected"] = self.driver.counters["frames_rejected"]
@@ -141,7 +147,11 @@ class DevicePoller:
                 started = self.clock.monotonic()
                 wake.clear()  # actions queued from now on wake the wait below
                 reading = await asyncio.to_thread(self.step)
-                self.settle(reading)
+                try:
+                    self.settle(reading)
+                except Exception:  # downstream of the reading: log loud, keep polling this device
+                    self.counters["errors_agent"] += 1
+                    log.exception("%s: handling a reading failed", self.name)
                 wait = self.delay_s() - (self.clock.monotonic() - started)
                 if wait > 0:
                     await _first_of(stop, wake, wait)
