@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = ["Console"]
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -18,6 +19,7 @@ from agent.hotlab_view import status_text as hotlab_status
 from agent.notices import AlarmNotice
 from agent.pipeline import Pipeline
 
+log = logging.getLogger(__name__)
 RED, GREEN, YELLOW, BOLD, RESET = "\033[41;97m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
 
 
@@ -87,11 +89,16 @@ class Console:
     async def run(self, stop: asyncio.Event) -> None:
         interval = 0.25 if self.tty else self.every_s
         while not stop.is_set():
-            if self.tty:
-                self.out.write("\r\033[K" + self.line())
-            else:
-                self.out.write(self.line() + "\n")
-            self.out.flush()
+            try:
+                text = self.line()
+            except Exception as exc:  # a broken view must say so, not freeze on its last good line
+                log.exception("live view failed")
+                text = self._paint(f" LIVE VIEW ERROR ({type(exc).__name__}): see the log ", RED)
+            try:
+                self.out.write(("\r\033[K" + text) if self.tty else (text + "\n"))
+                self.out.flush()
+            except OSError:
+                log.exception("live view output failed")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except TimeoutError:

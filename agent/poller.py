@@ -100,6 +100,11 @@ class DevicePoller:
                 if isinstance(exc, TransportError):
                     raise
                 continue
+            except Exception as exc:  # a driver bug: the action still gets an outcome, then the step fails
+                self.counters["action_errors"] += 1
+                error = f"unexpected {type(exc).__name__}: {exc}"
+                self.actions.finish(ActionOutcome(job, False, self.clock.wall(), True, {}, error))
+                raise
             self.counters["actions"] += 1
             self.actions.finish(ActionOutcome(job, True, self.clock.wall(), True, data))
 

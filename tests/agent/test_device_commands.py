@@ -171,3 +171,21 @@ def test_the_queue_is_bounded_per_device() -> None:
     answers = [station.send(_command(command_id=f"c{i}")) for i in range(9)]
     assert [a["ok"] for a in answers] == [True] * 8 + [False]
     assert "already has 8 actions queued" in answers[-1]["error"]
+
+
+class _BuggyDiamentor(PtwDiamentor):
+    def reset(self) -> None:
+        raise KeyError("a bug in the driver")
+
+
+def test_a_driver_bug_during_an_action_still_answers_the_command() -> None:
+    station = Station()
+    station.poller.driver = _BuggyDiamentor(CONFIG, station.transport, station.clock.monotonic)
+    station.cycle()
+    station.send(_command())
+    station.cycle()
+    ((_, result, _records),) = station.published
+    assert result["ok"] is False and result["stage"] == "done"
+    assert "unexpected KeyError" in result["error"]
+    assert station.poller.counters["action_errors"] == 1
+    assert station.poller.counters["errors_driver"] == 1  # the step failed like any driver bug

@@ -209,3 +209,23 @@ def test_the_status_line_shows_the_most_severe_alarm_not_the_newest(tmp_path: Pa
     assert "fluoro_dose_rate" in line and "+1" in line
     pipeline.store([pipeline.alarm_message(AlarmNotice("a1", "fluoro_dose_rate", "cleared", "high", ""))])
     assert "store_pressure" in console.line() and "+1" not in console.line()
+
+
+def test_a_broken_live_view_says_so_instead_of_freezing(tmp_path: Path) -> None:
+    pipeline, _outbox, _clock = make_pipeline(tmp_path)
+    out = io.StringIO()
+
+    def broken_status() -> str:
+        raise ValueError("status went wrong")
+
+    console = Console(pipeline, broken_status, out)
+
+    async def one_frame() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(console.run(stop))
+        await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(one_frame())
+    assert "LIVE VIEW ERROR (ValueError)" in out.getvalue()
