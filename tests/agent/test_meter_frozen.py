@@ -66,9 +66,7 @@ def test_generator_beam_on_and_meter_not_counting_alarms_after_the_configured_ti
     assert len(events(room)) == 2
 
 
-def test_meter_rate_above_threshold_with_kap_held_alarms_without_a_generator_then_clears_when_kap_counts() -> (
-    None
-):
+def test_meter_rate_with_kap_held_alarms_without_a_generator_then_clears_when_kap_counts() -> None:
     """Display hold during a 15 mGy/min run: rate shown > 0, KAP constant; no generator in the room."""
     room = HeldRoom(Procedure.from_esak([(1.0, 0.0), (60.0, 15.0)], GEOMETRY), FLUORO)
     room.run(3.0, POLL_S)
