@@ -142,6 +142,7 @@ class FluoroscopyConfig:
     mode: Literal["normal", "high_level", "acquisition"] = "normal"
     levels: str = "dz-2015-table4-fluoroscopy"
     beam_on_kap_rate_gy_cm2_min: float = 0.01
+    frozen_meter_after_s: float = 5.0  # doseedge's engineering default, not a regulatory level
     window_s: float = 2.0
     raise_after_s: float = 2.0
     clear_below_fraction: float = 0.9
@@ -161,6 +162,8 @@ class FluoroscopyConfig:
             problems.append(("table_transmission", "must be 0.3–1.0"))
         if self.beam_on_kap_rate_gy_cm2_min <= 0:
             problems.append(("beam_on_kap_rate_gy_cm2_min", "must be > 0"))
+        if not 1 <= self.frozen_meter_after_s <= 600:
+            problems.append(("frozen_meter_after_s", "must be 1–600 s"))
         if not 0 < self.window_s <= 60:
             problems.append(("window_s", "must be > 0 and ≤ 60"))
         if not 0 <= self.raise_after_s <= 60:

@@ -22,12 +22,14 @@ from typing import Any
 
 from agent.clock import iso_utc
 from agent.config import FluoroscopyConfig
+from agent.meter_watch import MeterWatch
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
 from agent.procedure import AlarmStatus, ProcedureSample, ProcedureTracker
 from drivers.model import Reading
 from limits.dose_rate import ActiveRateAlarm, RateCleared, RateExceeded, RateSample, RateState, evaluate
 from limits.entrance import EntranceRate, from_generator, from_kap_rate, from_kar_rate
 from limits.levels import RateLevelTable
+from limits.meter_watch import MeterSample
 from limits.trigger_levels import TriggerSet
 
 MODE_TEXT = {"normal": "normal fluoroscopy", "high_level": "high-level fluoroscopy"}
@@ -102,6 +104,7 @@ class FluoroMonitor:
         # until the meter sees the beam off: the meter's tail of a run belongs to that run
         self._meter_t: float | None = None
         self._last_kap: float | None = None
+        self.meter_watch = MeterWatch(config.frozen_meter_after_s)  # beam on, KAP not counting
         self.kap_total_gy_cm2 = 0.0
         self.esak_rate_mgy_min = 0.0
         self.beam_on = False
@@ -211,7 +214,8 @@ class FluoroMonitor:
             kar_rate_m is not None and rate.k_ref_mgy_min > 0
         )
         gen = self._generator
-        beam_on = meter_beam or (gen is not None and self._fresh(gen.t_s, t_mono) and gen.beam_on)
+        gen_beam = gen is not None and self._fresh(gen.t_s, t_mono) and gen.beam_on
+        beam_on = meter_beam or gen_beam
         self._resolve_mode(t_mono, meter_beam)
         if not meter_beam:
             self._run_mode = None
@@ -233,7 +237,18 @@ class FluoroMonitor:
             irradiation_time_s=time_m.value if time_m else None,
             kap_rate_gy_cm2_min=kap_rate,
         )
-        return self._judge(reading.device, rate, beam_on, sample, kap_delta, t_mono, wall)
+        result = self._judge(reading.device, rate, beam_on, sample, kap_delta, t_mono, wall)
+        if kap_m is not None:
+            evidence = ("generator beam_on",) * gen_beam + ("meter rate",) * meter_beam
+            result.alarms += self._watch_meter(reading.device, MeterSample(t_mono, kap_m.value, evidence))
+        return result
+
+    def _watch_meter(self, device: str, sample: MeterSample) -> list[AlarmNotice]:
+        current = self.procedure.current
+        notices = self.meter_watch.observe(device, sample, current.procedure_id if current else None)
+        for notice in notices:
+            self.procedure.note_alarm(notice)
+        return notices
 
     def _judge(
         self,

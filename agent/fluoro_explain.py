@@ -63,6 +63,11 @@ def explain_fluoroscopy(config: AgentConfig) -> list[str]:
     for level in table.levels.values():
         lines.append(f"    level {level.mode}: {level.rate_mgy_min:g} mGy/min — {level.citation}")
     lines.append(f"    procedure closes after {f.procedure_idle_s:g} s without beam")
+    if f.dap_meter:
+        lines.append(
+            f"    dose_meter_frozen: beam on and KAP not increasing for {f.frozen_meter_after_s:g} s "
+            "(doseedge engineering default 5 s, not a regulatory level)"
+        )
     triggers = config.triggers
     if triggers is not None:
         lines.append(f"  triggers: preset {triggers.preset!r} — {triggers.description}")
