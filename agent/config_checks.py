@@ -14,7 +14,7 @@ from drivers.ports import port_conflicts
 from drivers.registry import DRIVERS, DriverConfig
 
 if TYPE_CHECKING:
-    from agent.config import FluoroscopyConfig
+    from agent.fluoro_config import FluoroscopyConfig
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 

@@ -6,9 +6,10 @@ generator's parameters (`kvp`, `tube_current`, `pulse_rate`, `pulse_width`) with
 calibration — used when there is no DAP meter, or the meter's last reading is older than `max_gap_s`.
 A generator's `mode` label (normal | high_level | acquisition | off) overrides the configured mode.
 
-Holds the state of the pure rate evaluator (limits/dose_rate.py), the current irradiation (beam-on to
-beam-off, one mode) and the procedure (agent/procedure.py), and turns their events into alarm and
-record notices with every factor used.
+Holds the state of the pure rate evaluator (limits/dose_rate.py), the generator input
+(agent/fluoro_inputs.py), the current irradiation (agent/irradiation.py: beam-on to beam-off, one mode)
+and the procedure (agent/procedure.py), and turns their events into alarm and record notices with every
+factor used.
 """
 
 from __future__ import annotations
@@ -16,24 +17,24 @@ from __future__ import annotations
 __all__ = ["FluoroMonitor"]
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from agent.clock import iso_utc
-from agent.config import FluoroscopyConfig
+from agent.fluoro_config import FluoroscopyConfig
+from agent.fluoro_inputs import GeneratorInput, fresh
+from agent.irradiation import IrradiationTracker
 from agent.meter_watch import MeterWatch
-from agent.notices import AlarmNotice, Evaluation, RecordNotice
+from agent.notices import AlarmNotice, Evaluation
 from agent.procedure import AlarmStatus, ProcedureSample, ProcedureTracker
 from drivers.model import Reading
 from limits.dose_rate import ActiveRateAlarm, RateCleared, RateExceeded, RateSample, RateState, evaluate
-from limits.entrance import EntranceRate, from_generator, from_kap_rate, from_kar_rate
+from limits.entrance import EntranceRate, from_kap_rate, from_kar_rate
 from limits.levels import RateLevelTable
 from limits.meter_watch import MeterSample
 from limits.trigger_levels import TriggerSet
 
 MODE_TEXT = {"normal": "normal fluoroscopy", "high_level": "high-level fluoroscopy"}
-MODES = ("normal", "high_level", "acquisition", "off")
 
 
 class _NoAlarms:
@@ -42,31 +43,6 @@ class _NoAlarms:
 
     def acknowledgement(self, alarm_id: str) -> dict[str, Any]:
         return {"acknowledged": False}
-
-
-@dataclass(frozen=True)
-class _Generator:
-    t_s: float
-    values: dict[str, float]
-    mode: str | None
-
-    @property
-    def beam_on(self) -> bool:
-        if "beam_on" in self.values:
-            return self.values["beam_on"] >= 0.5
-        return self.mode not in (None, "off")
-
-
-@dataclass
-class _Irradiation:
-    started: datetime
-    mode: str
-    method: str
-    kap_gy_cm2: float = 0.0
-    time_s: float = 0.0
-    peak_esak_mgy_min: float = 0.0
-    rate_alarms: int = 0
-    factors: dict[str, Any] | None = None
 
 
 class FluoroMonitor:
@@ -98,10 +74,8 @@ class FluoroMonitor:
         )
         self.counters: dict[str, int] = {"invalid_generator_readings": 0, "unknown_modes": 0}
         self._alarm_id: str | None = None
-        self._irradiation: _Irradiation | None = None
-        self._generator: _Generator | None = None
-        self._run_mode: str | None = None  # mode of the generator's last beam-on reading, kept
-        # until the meter sees the beam off: the meter's tail of a run belongs to that run
+        self.irradiation = IrradiationTracker(table, self.factors, self.policy.max_gap_s)
+        self.generator = GeneratorInput(config, self.geometry, self.policy.max_gap_s, self.counters)
         self._meter_t: float | None = None
         self._last_kap: float | None = None
         self.meter_watch = MeterWatch(config.frozen_meter_after_s)  # beam on, KAP not counting
@@ -114,72 +88,20 @@ class FluoroMonitor:
     def concerns(self, reading: Reading) -> bool:
         return reading.device in (self.config.dap_meter, self.config.generator) and bool(reading.device)
 
-    # ------------------------------------------------------------ inputs
-
-    def _fresh(self, t_s: float | None, now: float) -> bool:
-        return t_s is not None and now - t_s <= self.policy.max_gap_s
-
-    def _resolve_mode(self, now: float, meter_beam: bool) -> None:
-        gen = self._generator
-        if gen is None or gen.mode is None or not self._fresh(gen.t_s, now):
-            self.mode, self.mode_source = self.config.mode, "config"
-        elif meter_beam and not gen.beam_on and self._run_mode is not None:
-            # The generator has ended the run (pedal up, mode off or another program selected) but
-            # the meter, polled a moment later or averaging, still shows its dose rate.
-            self.mode, self.mode_source = self._run_mode, "generator (end of its last run)"
-        elif gen.mode not in MODES:
-            self.counters["unknown_modes"] += 1
-            self.mode, self.mode_source = "normal", f"generator label {gen.mode!r} unknown: judged as normal"
-        elif gen.mode == "off" and meter_beam:
-            self.mode, self.mode_source = self.config.mode, "config (generator says off, meter sees beam)"
-        else:
-            self.mode, self.mode_source = gen.mode, "generator"
-
-    def _field(self, now: float) -> tuple[float | None, float | None]:
-        gen = self._generator
-        if gen is None or not self._fresh(gen.t_s, now):
-            return None, None
-        return gen.values.get("field_area"), gen.values.get("sid")
-
-    def _from_generator(self) -> EntranceRate | None:
-        gen, tube = self._generator, self.config.tube_output
-        if gen is None or tube is None:
-            return None
-        v = gen.values
-        if any(q not in v for q in ("kvp", "tube_current")):
-            return None
-        if not gen.beam_on:
-            return EntranceRate(0.0, 0.0, "generator", {"method": "generator", "beam_on": False})
-        try:
-            return from_generator(
-                v["kvp"],
-                v["tube_current"],
-                v.get("pulse_rate", 0.0),
-                v.get("pulse_width", 0.0),
-                tube,
-                self.geometry,
-            )
-        except ValueError:
-            self.counters["invalid_generator_readings"] += 1
-            return None
-
     # ------------------------------------------------------------ observe
 
     def observe(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
         if reading.device == self.config.generator:
             values = {m.quantity: m.value for m in reading.measurements}
-            self._generator = _Generator(t_mono, values, reading.labels.get("mode"))
-            if self._generator.beam_on and self._generator.mode in MODES[:3]:
-                self._run_mode = self._generator.mode
-            if self.config.dap_meter and self._fresh(self._meter_t, t_mono):
-                self._resolve_mode(t_mono, self.beam_on)
+            gen = self.generator.update(t_mono, values, reading.labels.get("mode"))
+            if self.config.dap_meter and fresh(self._meter_t, t_mono, self.policy.max_gap_s):
+                self.mode, self.mode_source = self.generator.resolve_mode(t_mono, self.beam_on)
                 return Evaluation({"mode": self.mode, "mode_source": self.mode_source})
-            rate = self._from_generator()
+            rate = self.generator.entrance_rate()
             if rate is None:
                 return Evaluation({"mode": self.mode, "note": "no dose-rate input"})
-            self._resolve_mode(t_mono, False)
-            assert self._generator is not None
-            beam_on = self._generator.beam_on
+            self.mode, self.mode_source = self.generator.resolve_mode(t_mono, False)
+            beam_on = gen.beam_on
             sample = ProcedureSample(
                 t_mono,
                 wall,
@@ -204,7 +126,7 @@ class FluoroMonitor:
         if kar_rate_m is not None:
             rate = from_kar_rate(max(kar_rate_m.value, 0.0), self.geometry)
         elif kap_rate_m is not None:
-            area, plane = self._field(t_mono)
+            area, plane = self.generator.field(t_mono)
             rate = from_kap_rate(max(kap_rate_m.value, 0.0), self.geometry, area, plane)
         else:
             return Evaluation({})
@@ -213,12 +135,11 @@ class FluoroMonitor:
         meter_beam = (kap_rate or 0.0) >= self.config.beam_on_kap_rate_gy_cm2_min or (
             kar_rate_m is not None and rate.k_ref_mgy_min > 0
         )
-        gen = self._generator
-        gen_beam = gen is not None and self._fresh(gen.t_s, t_mono) and gen.beam_on
+        gen_beam = self.generator.beam_on(t_mono)
         beam_on = meter_beam or gen_beam
-        self._resolve_mode(t_mono, meter_beam)
+        self.mode, self.mode_source = self.generator.resolve_mode(t_mono, meter_beam)
         if not meter_beam:
-            self._run_mode = None
+            self.generator.end_run()
         kap_delta = 0.0
         if kap_m is not None:
             self.kap_total_gy_cm2 = kap_m.value
@@ -273,7 +194,12 @@ class FluoroMonitor:
                 "beam_on": beam_on,
             }
         )
-        self._track_irradiation(beam_on, wall, kap_delta, sample, rate, result)
+        last, procedure = self.procedure.last_sample, self.procedure.current
+        procedure_id = procedure.procedure_id if procedure else None
+        result.records += self.irradiation.track(
+            beam_on, self.mode, wall, kap_delta, sample, last, rate, procedure_id
+        )
+        self.beam_on = beam_on
         self.state, events = evaluate(
             self.state, RateSample(t_mono, rate.esak_mgy_min, self.mode), self.table, self.policy
         )
@@ -281,8 +207,8 @@ class FluoroMonitor:
             notice = self._notice(event, device, wall, rate)
             result.alarms.append(notice)
             self.procedure.note_alarm(notice)
-            if isinstance(event, RateExceeded) and self._irradiation is not None:
-                self._irradiation.rate_alarms += 1
+            if isinstance(event, RateExceeded):
+                self.irradiation.note_rate_alarm()
         tracked = self.procedure.observe(sample)
         result.alarms += tracked.alarms
         result.records += tracked.records
@@ -337,53 +263,7 @@ class FluoroMonitor:
                 self.state = RateState(active=ActiveRateAlarm(level, t_mono, peak))
         return result
 
-    # ------------------------------------------------------------ irradiation events and notices
-
-    def _track_irradiation(
-        self,
-        beam_on: bool,
-        wall: datetime,
-        kap_delta: float,
-        sample: ProcedureSample,
-        rate: EntranceRate,
-        result: Evaluation,
-    ) -> None:
-        current = self._irradiation
-        if current is not None and (not beam_on or current.mode != self.mode):
-            self._irradiation = None
-            result.records.append(self._irradiation_record(current, wall))
-            current = None
-        if beam_on and current is None:
-            current = self._irradiation = _Irradiation(wall, self.mode, rate.method)
-        if current is not None:
-            current.kap_gy_cm2 += kap_delta
-            last = self.procedure.last_sample
-            if last is not None and last.beam_on and 0 < sample.t_s - last.t_s <= self.policy.max_gap_s:
-                current.time_s += sample.t_s - last.t_s
-            if rate.esak_mgy_min >= current.peak_esak_mgy_min:
-                current.peak_esak_mgy_min = rate.esak_mgy_min
-                current.factors = rate.factors
-        self.beam_on = beam_on
-
-    def _irradiation_record(self, current: _Irradiation, wall: datetime) -> RecordNotice:
-        procedure = self.procedure.current
-        return RecordNotice(
-            "irradiation",
-            {
-                "started": iso_utc(current.started),
-                "ended": iso_utc(wall),
-                "mode": current.mode,
-                "judged": self.table.for_mode(current.mode) is not None,
-                "procedure_id": procedure.procedure_id if procedure else None,
-                "kap": {"value": round(current.kap_gy_cm2, 6), "unit": "Gy·cm²"},
-                "irradiation_time": {"value": round(current.time_s, 3), "unit": "s"},
-                "peak_esak_rate": {"value": round(current.peak_esak_mgy_min, 4), "unit": "mGy/min"},
-                "esak_method": current.method,
-                "rate_alarms": current.rate_alarms,
-                "factors": {**self.factors, **(current.factors or {})},
-                "levels_source": self.table.source_id,
-            },
-        )
+    # ------------------------------------------------------------ alarm notices
 
     def _notice(
         self, event: RateExceeded | RateCleared, device: str, wall: datetime, rate: EntranceRate
