@@ -30,6 +30,37 @@ FLUORO = FluoroscopyConfig(
 )
 METER = PtwDiamentorConfig(name="dap1", driver="ptw_diamentor", port="/dev/null")
 
+CARM_TOML = """
+[station]
+site = "s"
+station_id = "carm"
+[fluoroscopy]
+dap_meter = "dap1"
+field_area_at_reference_cm2 = 100.0
+source_to_reference_cm = 60.0
+source_to_entrance_cm = 65.0
+backscatter_factor = 1.4
+{fluoro}
+{triggers}
+[[devices]]
+name = "dap1"
+driver = "ptw_diamentor"
+port = "/dev/null"
+"""
+
+
+def carm_toml(fluoro: str = "", triggers: str = "") -> str:
+    """A C-arm station config (one DIAMENTOR) with extra [fluoroscopy] keys and a [triggers] table."""
+    return CARM_TOML.format(fluoro=fluoro, triggers=triggers)
+
+
+def kap_triggers(first: float, every: float) -> str:
+    """The NCRP 168 preset with the KAP notification lowered so a short test crosses it."""
+    return (
+        '[triggers]\npreset = "ncrp168-sir"\n[[triggers.override]]\n'
+        f'id = "kap_notification"\nfirst = {first}\nevery = {every}'
+    )
+
 
 def generator_reading(mode: str, beam_on: bool, **values: float) -> Reading:
     units = {"kvp": "kV", "tube_current": "mA", "pulse_rate": "1/s", "pulse_width": "ms"}

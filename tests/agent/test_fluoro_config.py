@@ -7,33 +7,12 @@ import pytest
 from agent.cli import _explain
 from agent.config import parse_config
 from agent.errors import ConfigError
-
-BASE = """
-[station]
-site = "s"
-station_id = "carm"
-[fluoroscopy]
-dap_meter = "dap1"
-field_area_at_reference_cm2 = 100.0
-source_to_reference_cm = 60.0
-source_to_entrance_cm = 65.0
-backscatter_factor = 1.4
-{fluoro}
-{triggers}
-[[devices]]
-name = "dap1"
-driver = "ptw_diamentor"
-port = "/dev/null"
-"""
-
-
-def config(fluoro: str = "", triggers: str = "") -> str:
-    return BASE.format(fluoro=fluoro, triggers=triggers)
+from tests.agent.room import carm_toml
 
 
 def test_default_preset_and_overrides_shown_with_sources() -> None:
     loaded = parse_config(
-        config(triggers='[triggers]\n[[triggers.override]]\nid = "kar_notification"\nfirst = 2.0'),
+        carm_toml(triggers='[triggers]\n[[triggers.override]]\nid = "kar_notification"\nfirst = 2.0'),
         "room.toml",
     )
     text = _explain(loaded)
@@ -60,5 +39,5 @@ def test_default_preset_and_overrides_shown_with_sources() -> None:
 )
 def test_problems_are_named(fluoro: str, triggers: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config(config(fluoro, triggers))
+        parse_config(carm_toml(fluoro, triggers))
     assert key in [p.key for p in caught.value.problems]

@@ -15,30 +15,10 @@ from agent.config import parse_config
 from agent.outbox import Outbox
 from agent.pipeline import Pipeline
 from drivers.model import Measurement, Reading
+from tests.agent.room import carm_toml, kap_triggers
 from tests.fakes import FakeClock
 
-CONFIG = """
-[station]
-site = "s"
-station_id = "carm"
-[fluoroscopy]
-dap_meter = "dap1"
-field_area_at_reference_cm2 = 100.0
-source_to_reference_cm = 60.0
-source_to_entrance_cm = 65.0
-backscatter_factor = 1.4
-procedure_idle_s = 60.0
-[triggers]
-preset = "ncrp168-sir"
-[[triggers.override]]
-id = "kap_notification"
-first = 0.05
-every = 0.1
-[[devices]]
-name = "dap1"
-driver = "ptw_diamentor"
-port = "/dev/null"
-"""
+CONFIG = carm_toml("procedure_idle_s = 60.0", kap_triggers(0.05, 0.1))
 RATE = 1.0  # Gy·cm²/min over 100 cm²: ~12 mGy/min at the entrance, under the 25 mGy/min level
 
 
