@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from agent.clock import iso_utc
-from agent.errors import CommandError
 from agent.notices import AlarmNotice
+from core.errors import CommandError
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,20 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from agent.clock import Clock, SystemClock
-from agent.commands import CommandRouter
+from agent.commands.device import DeviceCommands
+from agent.commands.router import CommandRouter
 from agent.config import AgentConfig
 from agent.console import Console
-from agent.device_commands import DeviceCommands
-from agent.errors import StoreError
-from agent.fluoro_commands import register_fluoro_commands
-from agent.forwarder import Forwarder
+from agent.fluoro.commands import register_fluoro_commands
 from agent.health import device_health, health_body
-from agent.mqtt_link import MqttLink
+from agent.link.forwarder import Forwarder
+from agent.link.mqtt_link import MqttLink
 from agent.notices import AlarmNotice
-from agent.outbox import Outbox, OutMessage, Priority, StoreAlarm
 from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
+from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
+from core.errors import StoreError
 from drivers.registry import build_driver
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from agent.app import Agent, configure_logging
 from agent.config import AgentConfig, load_config
-from agent.errors import ConfigError
-from agent.fluoro_explain import explain_fluoroscopy
+from agent.fluoro.explain import explain_fluoroscopy
+from core.errors import ConfigError
 
 
 def _mqtt(text: str) -> tuple[str, int]:
@@ -32,7 +32,7 @@ def _explain(config: AgentConfig) -> str:
         lines.append(f"  device {device.name}: {device.driver}")
     lines += explain_fluoroscopy(config)
     if config.hotlab is not None:
-        from agent.hotlab_explain import explain_hotlab
+        from agent.hotlab.explain import explain_hotlab
 
         driver = next(d.driver for d in config.devices if d.name == config.hotlab.activimeter)
         lines += explain_hotlab(config.hotlab, driver, date.today())
@@ -106,15 +106,15 @@ def main(argv: list[str] | None = None) -> int:
             print(format_status(store_status(config.store.path, config.store.max_bytes)))
             return 0
         if args.command == "demo" and args.station == "hotlab":
-            from agent.demo_hotlab import HOTLAB_CONFIG, run_hotlab_demo
+            from agent.demo.hotlab import HOTLAB_CONFIG, run_hotlab_demo
 
             return run_hotlab_demo(args.config or HOTLAB_CONFIG, args.duration, args.mqtt)
         if args.command == "demo" and args.station == "cathlab":
-            from agent.demo_cathlab import CATHLAB_CONFIG, run_cathlab_demo
+            from agent.demo.cathlab import CATHLAB_CONFIG, run_cathlab_demo
 
             return run_cathlab_demo(args.config or CATHLAB_CONFIG, args.duration, args.mqtt)
         if args.command == "demo":
-            from agent.demo import DEMO_CONFIG, run_demo
+            from agent.demo.diamentor import DEMO_CONFIG, run_demo
 
             return run_demo(args.config or DEMO_CONFIG, args.duration, args.mqtt)
         config = load_config(args.config)

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.config_checks import activimeter_problems, cross_checks, id_problems
-from agent.errors import ConfigError, ConfigProblem
-from agent.fluoro_config import FluoroscopyConfig, TriggersConfig, build_rate_levels, build_triggers
-from agent.hotlab_config import HotlabConfig
-from agent.tomlschema import LineIndex, build_dataclass
+from agent.fluoro.config import FluoroscopyConfig, TriggersConfig, build_rate_levels, build_triggers
+from agent.hotlab.config import HotlabConfig
+from core.errors import ConfigError, ConfigProblem
+from core.tomlschema import LineIndex, build_dataclass
 from drivers.registry import DRIVERS, DriverConfig
 from limits.levels import RateLevelTable
 from limits.trigger_levels import TriggerSet

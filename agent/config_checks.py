@@ -9,12 +9,12 @@ __all__ = ["activimeter_problems", "cross_checks", "id_problems"]
 import re
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import ConfigProblem
+from core.errors import ConfigProblem
 from drivers.ports import port_conflicts
 from drivers.registry import DRIVERS, DriverConfig
 
 if TYPE_CHECKING:
-    from agent.fluoro_config import FluoroscopyConfig
+    from agent.fluoro.config import FluoroscopyConfig
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from agent.fluoro import FluoroMonitor
-from agent.hotlab_view import status_text as hotlab_status
+from agent.fluoro.monitor import FluoroMonitor
+from agent.hotlab.view import status_text as hotlab_status
 from agent.notices import AlarmNotice
 from agent.pipeline import Pipeline
 
@@ -24,7 +24,7 @@ RED, GREEN, YELLOW, BOLD, RESET = "\033[41;97m", "\033[32m", "\033[33m", "\033[1
 
 
 def procedure_text(fluoro: FluoroMonitor) -> list[str]:
-    """The open procedure's running totals (agent/procedure.py), or nothing between procedures."""
+    """The open procedure's running totals (agent/fluoro/procedure.py), or nothing between procedures."""
     current, totals = fluoro.procedure.current, fluoro.procedure.totals()
     if current is None:
         return []

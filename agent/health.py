@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.outbox import read_stats
+from agent.store.outbox import read_stats
 
 ERROR_KINDS = ("transport", "frame", "device")
 

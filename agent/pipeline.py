@@ -1,7 +1,7 @@
 """The pipeline: reading → normalise → evaluate → store → publish.
 
 A reading enters in `on_reading` (drivers already normalised it to canonical units), is judged
-by the room's monitor (agent/fluoro.py → limits/), and every resulting message is committed to the
+by the room's monitor (agent/fluoro/monitor.py → limits/), and every resulting message is committed to the
 outbox in one transaction before the forwarder is woken to publish it. Alarms reach the live
 view before the store is touched, so a failing disk never hides an alarm.
 """
@@ -19,13 +19,13 @@ from typing import Any
 from agent.alarms import AlarmBook
 from agent.clock import Clock
 from agent.config import AgentConfig
-from agent.errors import StoreError
-from agent.fluoro import FluoroMonitor
-from agent.hotlab import HotlabMonitor
+from agent.fluoro.monitor import FluoroMonitor
+from agent.hotlab.monitor import HotlabMonitor
 from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
-from agent.outbox import Outbox, OutMessage, Priority
 from agent.payloads import alarm_body, envelope, reading_body
 from agent.restart_state import StateWriter, resume
+from agent.store.outbox import Outbox, OutMessage, Priority
+from core.errors import StoreError
 from drivers.model import Reading
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ class Pipeline:
 
 def _trim(held: list[OutMessage], limit: int) -> list[OutMessage]:
     """The in-memory hold over its limit: drop the oldest readings first, then records; never an
-    alarm (the outbox's own eviction order, Priority in agent/outbox_messages.py)."""
+    alarm (the outbox's own eviction order, Priority in agent/store/messages.py)."""
     excess = len(held) - limit
     for priority in (Priority.READING, Priority.RECORD):
         if excess <= 0:

@@ -4,7 +4,7 @@ On a DriverError it counts the failure by type, marks the device lost after
 `lost_after_failures` consecutive failures and recovered on the next good reading, and logs on those
 transitions only (plus the first failure of a burst), never on every failure.
 
-Device actions (cmd/device_command, agent/device_commands.py) run here too, on the same worker
+Device actions (cmd/device_command, agent/commands/device.py) run here too, on the same worker
 thread, at the start of a step and before its poll: never from the event loop, never concurrently
 with a poll. A queued action wakes the poller so it runs at once, not a poll interval later.
 """
@@ -18,9 +18,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
-from agent.action_queue import ActionOutcome, ActionQueue, QueuedAction
 from agent.clock import Clock
-from agent.errors import DeviceError, DriverError, FrameError, TransportError
+from agent.commands.action_queue import ActionOutcome, ActionQueue, QueuedAction
+from core.errors import DeviceError, DriverError, FrameError, TransportError
 from drivers.actions import perform
 from drivers.model import Reading
 from drivers.registry import Driver, DriverConfig

@@ -5,10 +5,10 @@ messages of each reading (Outbox.append(…, state=…)), so the state and the p
 disagree after a kill. `resume(pipeline, saved)` runs once at start-up, before any reading:
 - the alarm book comes back, so the retained `alarm/active` shows what it showed before;
 - alarms whose owner resumes them stay active: cumulative triggers and `monitor_gap` (the procedure),
-  the dose-rate alarm (agent/fluoro.py adopts it), `device_lost` (cleared by the device's next
-  reading), the store's own (agent/outbox.py keeps their ids); any other alarm is cleared with
+  the dose-rate alarm (agent/fluoro/monitor.py adopts it), `device_lost` (cleared by the device's next
+  reading), the store's own (agent/store/outbox.py keeps their ids); any other alarm is cleared with
   `reason: agent_restarted` and its monitor raises it again if its condition still holds;
-- the open procedure continues or is closed (agent/procedure.py `resume`).
+- the open procedure continues or is closed (agent/fluoro/procedure.py `resume`).
 
 Time across a restart: the monotonic clock starts again at a reboot, so the gap the agent was down is
 taken from the wall clock (`saved_at` → now) and used only to decide whether the procedure went stale
@@ -24,18 +24,29 @@ import json
 import logging
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from agent.alarms import AlarmBook
+from agent.clock import Clock
+from agent.fluoro.monitor import FluoroMonitor
 from agent.notices import AlarmNotice, Evaluation
-
-if TYPE_CHECKING:
-    from agent.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 CLOCK_KEY = "procedure"  # {version, saved_at, fluoro}: written with every batch
 ALARMS_KEY = "alarms"  # the alarm book: written when it changed
 VERSION = 1
 KEPT = {"fluoro_trigger", "monitor_gap", "state_unreadable"}  # latching: acknowledgement clears them
+
+
+class Pipeline(Protocol):
+    """What the restart state reads and restores of the pipeline (agent/pipeline.py), named here so
+    that the two modules do not import each other."""
+
+    clock: Clock
+    alarm_book: AlarmBook
+    fluoro: FluoroMonitor | None
+
+    def adopt_lost_alarm(self, device: str, alarm_id: str) -> None: ...
 
 
 class StateWriter:

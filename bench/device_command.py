@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.clock import SystemClock  # noqa: E402
-from agent.commands import CommandRouter  # noqa: E402
-from agent.device_commands import DeviceCommands  # noqa: E402
+from agent.commands.device import DeviceCommands  # noqa: E402
+from agent.commands.router import CommandRouter  # noqa: E402
 from agent.poller import DevicePoller  # noqa: E402
 from drivers.capintec import CapintecConfig  # noqa: E402
 from drivers.registry import build_driver  # noqa: E402

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.config import parse_config
-from agent.outbox import Outbox, OutMessage, Priority
 from agent.pipeline import Pipeline
 from agent.restart_state import StateWriter
+from agent.store.outbox import Outbox, OutMessage, Priority
 from drivers.model import Measurement, Reading
 
 CONFIG = """

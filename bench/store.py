@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from agent.config import MqttConfig, StoreConfig
-from agent.forwarder import Forwarder
-from agent.mqtt_link import MqttLink
-from agent.outbox import Outbox, OutMessage, Priority
+from agent.link.forwarder import Forwarder
+from agent.link.mqtt_link import MqttLink
+from agent.store.outbox import Outbox, OutMessage, Priority
 from simulators.mosquitto import MosquittoBroker
 
 BODY = {

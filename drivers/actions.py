@@ -8,7 +8,7 @@ cannot be reached from outside; arguments not in the action's schema are refused
 its counters, its unit, its line speed, the nuclide or chamber it measures with). Those are the
 rows a medical physicist audits: tests/drivers/test_device_actions.py lists them by name, so a new
 one cannot be added without the test saying so. Each executed action is itself recorded
-(`record/device_action`, agent/device_commands.py).
+(`record/device_action`, agent/commands/device.py).
 
 Pure: no I/O here. `perform` is called only from the device's own poller thread (agent/poller.py),
 which also catches what the driver raises.

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.errors import DeviceError, FrameError, TransportError
+from core.errors import DeviceError, FrameError, TransportError
 from drivers.actions import ActionArg, DeviceAction, Effect, action_table
 from drivers.capintec_accuracy import (
     AccuracyMeasurement,

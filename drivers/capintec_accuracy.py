@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.capintec_codec import UNITS, encode_frame, normalise_nuclide
 
 _SOURCE_RE = re.compile(rb"^Ds([1-5])(.{10})(.{5})(.{6})([0-9 ])([C ])$", re.DOTALL)

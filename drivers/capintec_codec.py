@@ -44,7 +44,7 @@ __all__ = [
 import re
 from dataclasses import dataclass
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.model import Measurement, Status
 
 ACK = b"$O#"

@@ -11,7 +11,7 @@ __all__ = ["polling_problems", "profile_problems"]
 from collections.abc import Callable
 from typing import Protocol
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 
 
 class Polled(Protocol):

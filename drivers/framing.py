@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
 
-from agent.errors import FrameError, TransportError
+from core.errors import FrameError, TransportError
 from drivers.capintec_codec import capintec_checksum
 from drivers.transport import ByteTransport
 

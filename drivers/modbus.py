@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.errors import FrameError, TransportError
+from core.errors import FrameError, TransportError
 from drivers.checks import polling_problems, profile_problems
 from drivers.modbus_link import PymodbusLink, RegisterLink
 from drivers.modbus_map import Block, RegisterMap, decode_reading

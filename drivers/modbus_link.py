@@ -28,7 +28,7 @@ from pymodbus import FramerType
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from agent.errors import DeviceError, FrameError, TransportError
+from core.errors import DeviceError, FrameError, TransportError
 from drivers.modbus_map import BIT_TABLES, Block
 from drivers.ports import port_key
 

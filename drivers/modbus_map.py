@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.model import Measurement
 
 Table = Literal["coil", "discrete_input", "input_register", "holding_register"]

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.errors import ConfigError, ConfigProblem
-from agent.tomlschema import LineIndex, build_dataclass
+from core.errors import ConfigError, ConfigProblem
+from core.tomlschema import LineIndex, build_dataclass
 from drivers.modbus_map import (
     BIT_TABLES,
     MAX_BLOCK_REGISTERS,

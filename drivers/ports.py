@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from agent.errors import TransportError
+from core.errors import TransportError
 from drivers.model import Reading
 from drivers.transport import SerialTransport
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from agent.errors import ConfigError, ConfigProblem
-from agent.tomlschema import LineIndex, build_dataclass
+from core.errors import ConfigError, ConfigProblem
+from core.tomlschema import LineIndex, build_dataclass
 from drivers.framing import CHECKSUMS
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "config" / "profiles"

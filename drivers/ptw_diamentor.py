@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.errors import DeviceError, FrameError, TransportError
+from core.errors import DeviceError, FrameError, TransportError
 from drivers.actions import ActionArg, DeviceAction, Effect, action_table
 from drivers.checks import polling_problems
 from drivers.framing import await_frame

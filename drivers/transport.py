@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import serial
 
-from agent.errors import TransportError
+from core.errors import TransportError
 
 # A vanished pty or USB adapter surfaces as any of these; termios.error is not an OSError.
 _PORT_ERRORS = (serial.SerialException, OSError, termios.error)

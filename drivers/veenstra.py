@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.errors import DeviceError, FrameError, TransportError
+from core.errors import DeviceError, FrameError, TransportError
 from drivers.capintec_codec import normalise_nuclide
 from drivers.checks import polling_problems
 from drivers.framing import await_frame, latest_frame

@@ -1,7 +1,7 @@
 """Pure checks of a radiopharmaceutical activity against the hot lab's levels.
 
 Each check returns a `Finding`: the value, the level it was compared with (unit and citation) and
-whether it is exceeded. The agent (agent/hotlab.py) turns exceeded findings into alarms and puts
+whether it is exceeded. The agent (agent/hotlab/monitor.py) turns exceeded findings into alarms and puts
 every finding in the activity record, so a physicist can re-derive each number.
 """
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.capintec_accuracy import format_accuracy_measurement, format_accuracy_source
 from drivers.capintec_codec import (
     ACK,

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.framing import split_line
 from drivers.generic_line import LineCodec
 from drivers.profile import load_profile

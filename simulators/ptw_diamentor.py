@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.ptw_diamentor import DAP_UNITS, decode_line, encode_command, format_measurement
 from simulators.procedure import Procedure
 from simulators.pty_device import PtyDevice

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.veenstra import FACTORS, format_activity_bq, format_reply, format_stream_line, split_reply
 from simulators.activity_source import ActivitySource, demo_source
 from simulators.serial_sim import SerialSimulator

@@ -16,7 +16,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from agent.errors import TransportError
+from core.errors import TransportError
 
 DOSEEDGE = [sys.executable, "-m", "agent.cli"]
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.app import Agent
-from agent.cathlab_room import CathlabSimulators
 from agent.config import AgentConfig, parse_config
+from agent.demo.cathlab_room import CathlabSimulators
 from simulators.mosquitto import MosquittoBroker
 from tests.fakes import Subscriber
 from tests.test_end_to_end import run_agent

@@ -10,7 +10,7 @@ import pytest
 
 from agent.cli import main
 from agent.config import load_config
-from agent.hotlab_explain import explain_hotlab
+from agent.hotlab.explain import explain_hotlab
 from simulators.mosquitto import MosquittoBroker, free_port
 from tests.fakes import Subscriber, run_doseedge
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.app import Agent
-from agent.cathlab_room import CathlabSimulators
+from agent.demo.cathlab_room import CathlabSimulators
 from simulators.mosquitto import MosquittoBroker
 from tests.fakes import Subscriber
 from tests.test_cathlab_end_to_end import PREFIX, cathlab_config

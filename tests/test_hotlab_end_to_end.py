@@ -17,7 +17,7 @@ import pytest
 
 from agent.app import Agent
 from agent.config import parse_config
-from agent.demo_hotlab import setup_commands
+from agent.demo.hotlab import setup_commands
 from simulators.capintec import CapintecSimulator
 from simulators.hotlab_session import HotlabSession, demo_script
 from simulators.mosquitto import MosquittoBroker

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.hotlab import HotlabMonitor
-from agent.hotlab_config import HotlabConfig
+from agent.hotlab.config import HotlabConfig
+from agent.hotlab.monitor import HotlabMonitor
 from agent.notices import Evaluation
 from drivers.model import Measurement, Reading, Status
 from tests.fakes import FakeClock

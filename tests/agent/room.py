@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from agent.config import FluoroscopyConfig
-from agent.fluoro import FluoroMonitor
+from agent.fluoro.monitor import FluoroMonitor
 from agent.notices import AlarmNotice, RecordNotice
 from drivers.model import Measurement, Reading
 from drivers.ptw_diamentor import DAP_UNITS, PtwDiamentorConfig, parse_measurement, to_measurements

@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.commands import CommandRouter
+from agent.commands.router import CommandRouter
 from agent.config import parse_config
-from agent.fluoro_commands import register_fluoro_commands
-from agent.forwarder import Forwarder
-from agent.mqtt_link import MqttLink
-from agent.outbox import Outbox
+from agent.fluoro.commands import register_fluoro_commands
+from agent.link.forwarder import Forwarder
+from agent.link.mqtt_link import MqttLink
 from agent.pipeline import Pipeline
+from agent.store.outbox import Outbox
 from drivers.model import Measurement, Reading
 from simulators.mosquitto import MosquittoBroker
 from tests.agent.room import carm_toml, kap_triggers

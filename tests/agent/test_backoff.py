@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.backoff import backoff_s
+from agent.link.backoff import backoff_s
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 
 from agent.cli import main
 from agent.config import load_config, parse_config
-from agent.errors import ConfigError
+from core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "config" / "demo.toml").read_text()

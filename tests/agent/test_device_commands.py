@@ -8,10 +8,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agent.commands import CommandRouter
-from agent.device_commands import DeviceCommands
-from agent.outbox_messages import OutMessage
+from agent.commands.device import DeviceCommands
+from agent.commands.router import CommandRouter
 from agent.poller import DevicePoller
+from agent.store.messages import OutMessage
 from drivers.ptw_diamentor import PtwDiamentor, PtwDiamentorConfig
 from tests.fakes import FakeClock, FakeTransport
 

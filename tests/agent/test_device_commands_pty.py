@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from agent.clock import SystemClock
-from agent.commands import CommandRouter
-from agent.device_commands import DeviceCommands
-from agent.outbox_messages import OutMessage
+from agent.commands.device import DeviceCommands
+from agent.commands.router import CommandRouter
 from agent.poller import DevicePoller
+from agent.store.messages import OutMessage
 from drivers.capintec import CapintecConfig
 from drivers.model import Reading
 from drivers.registry import build_driver

@@ -9,7 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from agent.docstore import DocStore
+from agent.store.docstore import DocStore
 
 
 def test_put_get_items_delete_and_reopen(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_unreadable_file_is_moved_aside_and_a_fresh_store_starts(tmp_path: Path)
 WRITER = textwrap.dedent(
     """
     import sys
-    from agent.docstore import DocStore
+    from agent.store.docstore import DocStore
     docs = DocStore(sys.argv[1])
     n = 0
     while True:

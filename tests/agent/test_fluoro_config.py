@@ -6,7 +6,7 @@ import pytest
 
 from agent.cli import _explain
 from agent.config import parse_config
-from agent.errors import ConfigError
+from core.errors import ConfigError
 from tests.agent.room import carm_toml
 
 

@@ -6,8 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from agent.forwarder import Forwarder
-from agent.outbox import Outbox, OutMessage, Priority
+from agent.link.forwarder import Forwarder
+from agent.store.outbox import Outbox, OutMessage, Priority
 from tests.fakes import FakeClock
 
 

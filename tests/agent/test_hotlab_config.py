@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.config import parse_config
-from agent.errors import ConfigError
+from core.errors import ConfigError
 
 BASE = '[station]\nsite = "h1"\nstation_id = "hotlab-1"\n'
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.hotlab_view import record_line, status_text
+from agent.hotlab.view import record_line, status_text
 from drivers.model import Reading, Status
 from tests.agent.hotlab_fixtures import Bench, activity
 

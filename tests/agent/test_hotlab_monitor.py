@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.commands import CommandRouter
+from agent.commands.router import CommandRouter
 from drivers.model import Status
 from tests.agent.hotlab_fixtures import Bench, activity
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.commands import CommandRouter
-from agent.errors import StoreError
-from agent.hotlab_qc import HotlabStore
+from agent.commands.router import CommandRouter
+from agent.hotlab.qc import HotlabStore
+from core.errors import StoreError
 from tests.agent.hotlab_fixtures import Bench, activity
 
 SOURCE = {

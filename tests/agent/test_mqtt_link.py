@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agent.config import MqttConfig
-from agent.mqtt_link import MqttLink
+from agent.link.mqtt_link import MqttLink
 from simulators.mosquitto import MosquittoBroker, free_port
 from tests.fakes import Subscriber
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from agent.config import StoreConfig
-from agent.outbox import Outbox, OutMessage, Priority
+from agent.store.outbox import Outbox, OutMessage, Priority
 
 
 def message(priority: Priority, n: int, size: int = 300) -> OutMessage:

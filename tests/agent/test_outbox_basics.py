@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.outbox import Outbox, OutMessage, Priority
+from agent.store.outbox import Outbox, OutMessage, Priority
 
 
 def message(n: int, priority: Priority = Priority.READING) -> OutMessage:

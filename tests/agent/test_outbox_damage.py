@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import Outbox, OutMessage, Priority
+from agent.store.outbox import Outbox, OutMessage, Priority
 
 
 def fill(path: Path, n: int) -> int:
@@ -80,8 +80,8 @@ def test_a_healthy_store_is_not_touched(tmp_path: Path) -> None:
 DISK_FULL = textwrap.dedent(
     """
     import json, resource, signal, sys
-    from agent.errors import StoreError
-    from agent.outbox import Outbox, OutMessage, Priority
+    from core.errors import StoreError
+    from agent.store.outbox import Outbox, OutMessage, Priority
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     outbox = Outbox(sys.argv[1])
     outbox.append([OutMessage("reading/d", {"n": 0}, Priority.READING)])

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from agent.config import AgentConfig, parse_config
-from agent.outbox import Outbox
 from agent.pipeline import Pipeline
+from agent.store.outbox import Outbox
 from drivers.model import Measurement, Reading
 from limits.dosimetry import esak_rate_mgy_min
 from tests.fakes import FakeClock

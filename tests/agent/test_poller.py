@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from agent.errors import DeviceError, FrameError, TransportError
 from agent.poller import DevicePoller
+from core.errors import DeviceError, FrameError, TransportError
 from drivers.model import Measurement, Reading
 from drivers.ptw_diamentor import PtwDiamentorConfig
 from tests.fakes import FakeClock

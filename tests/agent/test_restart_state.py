@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from agent.config import parse_config
-from agent.outbox import Outbox
 from agent.pipeline import Pipeline
+from agent.store.outbox import Outbox
 from drivers.model import Measurement, Reading
 from tests.agent.room import carm_toml, kap_triggers
 from tests.fakes import FakeClock

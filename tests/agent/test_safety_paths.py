@@ -19,11 +19,11 @@ import pytest
 import agent.pipeline as pipeline_module
 from agent.config import parse_config
 from agent.console import Console
-from agent.errors import StoreError, TransportError
 from agent.notices import AlarmNotice, Evaluation
-from agent.outbox import Outbox, OutMessage, StoredMessage
 from agent.pipeline import Pipeline
 from agent.poller import DevicePoller
+from agent.store.outbox import Outbox, OutMessage, StoredMessage
+from core.errors import StoreError, TransportError
 from drivers.model import Measurement, Reading
 from drivers.ptw_diamentor import PtwDiamentorConfig
 from tests.fakes import FakeClock

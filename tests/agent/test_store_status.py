@@ -10,7 +10,7 @@ import pytest
 from agent.app import Agent
 from agent.cli import main
 from agent.config import load_config
-from agent.outbox import Outbox, OutMessage, Priority
+from agent.store.outbox import Outbox, OutMessage, Priority
 
 CONFIG = """
 [station]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.capintec_accuracy import parse_accuracy_measurement, parse_accuracy_source
 from drivers.capintec_codec import (
     capintec_checksum,

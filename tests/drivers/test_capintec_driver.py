@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import DeviceError, FrameError, TransportError
+from core.errors import DeviceError, FrameError, TransportError
 from drivers.capintec import Capintec, CapintecConfig
 from drivers.capintec_codec import ACK, format_error, format_reading, format_serial
 from drivers.model import Status

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.errors import DeviceError
+from core.errors import DeviceError
 from drivers import capintec, ptw_diamentor
 from drivers.actions import Effect, check_args, perform
 from drivers.capintec import Capintec

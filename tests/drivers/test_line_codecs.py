@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.errors import DeviceError, FrameError
+from core.errors import DeviceError, FrameError
 from drivers.framing import checksum, split_delimited
 from drivers.generic_line import LineCodec
 from drivers.model import Status

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymodbus.client import ModbusTcpClient
 
-from agent.errors import FrameError
+from core.errors import FrameError
 from drivers.modbus_map import (
     Block,
     MapPoint,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from agent.clock import SystemClock
-from agent.errors import DeviceError, FrameError, TransportError
 from agent.poller import DevicePoller
+from core.errors import DeviceError, FrameError, TransportError
 from drivers.modbus import ModbusConfig, ModbusDriver, build_modbus
 from drivers.modbus_map import Block
 from drivers.modbus_profile import load_profile

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import parse_config
-from agent.errors import ConfigError
+from core.errors import ConfigError
 from drivers.modbus_profile import load_profile, parse_profile
 
 HEADER = """\

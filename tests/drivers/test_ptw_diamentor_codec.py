@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.errors import DeviceError, FrameError
+from core.errors import DeviceError, FrameError
 from drivers.ptw_diamentor import (
     DAP_UNITS,
     PtwDiamentorConfig,

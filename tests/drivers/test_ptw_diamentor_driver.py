@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from agent.errors import DeviceError, FrameError, TransportError
+from core.errors import DeviceError, FrameError, TransportError
 from drivers.ptw_diamentor import PtwDiamentor, PtwDiamentorConfig
 from drivers.transport import SerialTransport
 from simulators.procedure import Procedure, Segment

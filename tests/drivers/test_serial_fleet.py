@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from agent.config import parse_config
-from agent.errors import ConfigError, DeviceError, FrameError, TransportError
+from core.errors import ConfigError, DeviceError, FrameError, TransportError
 from drivers.atomlab import AtomlabConfig, atomlab_driver
 from drivers.generic_line import GenericLineConfig
 from drivers.model import Status

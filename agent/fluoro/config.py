@@ -1,0 +1,137 @@
+"""The `[fluoroscopy]` and `[triggers]` tables: geometry and policy for the entrance dose-rate check,
+the procedure tracking, and which cumulative trigger preset applies. agent/config.py builds them."""
+
+from __future__ import annotations
+
+__all__ = ["FluoroscopyConfig", "TriggersConfig", "build_rate_levels", "build_triggers"]
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from core.errors import ConfigProblem
+from core.tomlschema import build_dataclass
+from limits.dose_rate import RatePolicy
+from limits.dosimetry import Geometry
+from limits.entrance import TubeOutput
+from limits.levels import RateLevelTable, load_rate_levels
+from limits.trigger_levels import TriggerOverride, TriggerSet, load_trigger_set
+
+
+@dataclass(frozen=True)
+class FluoroscopyConfig:
+    """Geometry and policy for the entrance dose-rate check (limits/entrance.py, limits/dose_rate.py)
+    and the procedure tracking (agent/fluoro/procedure.py). Inputs: a DAP meter, a generator, or both."""
+
+    field_area_at_reference_cm2: float
+    source_to_reference_cm: float
+    source_to_entrance_cm: float
+    backscatter_factor: float
+    table_transmission: float = 1.0
+    dap_meter: str = ""  # device giving kap / kap_rate (or air_kerma / air_kerma_rate)
+    generator: str = ""  # device giving kvp, tube_current, pulse_rate, pulse_width, field_area, mode
+    tube_output: TubeOutput | None = None  # per-room calibration, needed to use generator parameters
+    tissue_to_air: float = 1.06  # f in the PSD estimate (1.02–1.06, dosimetry.md §3)
+    procedure_idle_s: float = 900.0  # a procedure closes after this long without beam
+    kap_counter_wrap_gy_cm2: float = 0.0  # 0 = the meter's KAP counter is not known to wrap
+    mode: Literal["normal", "high_level", "acquisition"] = "normal"
+    levels: str = "dz-2015-table4-fluoroscopy"
+    beam_on_kap_rate_gy_cm2_min: float = 0.01
+    frozen_meter_after_s: float = 5.0  # doseedge's engineering default, not a regulatory level
+    window_s: float = 2.0
+    raise_after_s: float = 2.0
+    clear_below_fraction: float = 0.9
+    clear_after_s: float = 2.0
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        if not 1 <= self.field_area_at_reference_cm2 <= 2500:
+            problems.append(("field_area_at_reference_cm2", "must be 1–2500 cm²"))
+        if not 10 <= self.source_to_reference_cm <= 200:
+            problems.append(("source_to_reference_cm", "must be 10–200 cm"))
+        if not 10 <= self.source_to_entrance_cm <= 200:
+            problems.append(("source_to_entrance_cm", "must be 10–200 cm"))
+        if not 1.0 <= self.backscatter_factor <= 2.0:
+            problems.append(("backscatter_factor", "must be 1.0–2.0 (1.29–1.6 is typical)"))
+        if not 0.3 <= self.table_transmission <= 1.0:
+            problems.append(("table_transmission", "must be 0.3–1.0"))
+        if self.beam_on_kap_rate_gy_cm2_min <= 0:
+            problems.append(("beam_on_kap_rate_gy_cm2_min", "must be > 0"))
+        if not 1 <= self.frozen_meter_after_s <= 600:
+            problems.append(("frozen_meter_after_s", "must be 1–600 s"))
+        if not 0 < self.window_s <= 60:
+            problems.append(("window_s", "must be > 0 and ≤ 60"))
+        if not 0 <= self.raise_after_s <= 60:
+            problems.append(("raise_after_s", "must be 0–60"))
+        if not 0.5 <= self.clear_below_fraction < 1:
+            problems.append(("clear_below_fraction", "must be ≥ 0.5 and < 1"))
+        if not 0 <= self.clear_after_s <= 600:
+            problems.append(("clear_after_s", "must be 0–600"))
+        if self.raise_after_s < self.window_s:
+            problems.append(("raise_after_s", "must be ≥ window_s, so that a single pulse cannot alarm"))
+        if not 1.0 <= self.tissue_to_air <= 1.1:
+            problems.append(("tissue_to_air", "must be 1.0–1.1 (1.02–1.06 is typical)"))
+        if not 10 <= self.procedure_idle_s <= 86400:
+            problems.append(("procedure_idle_s", "must be 10–86400 s"))
+        if self.kap_counter_wrap_gy_cm2 < 0:
+            problems.append(("kap_counter_wrap_gy_cm2", "must be ≥ 0 (0 = no wrap)"))
+        if not self.dap_meter and not self.generator:
+            problems.append(("dap_meter", "name a dap_meter, a generator, or both"))
+        if self.generator and not self.dap_meter and self.tube_output is None:
+            problems.append(("tube_output", "a room with only a generator needs its tube-output calibration"))
+        return problems
+
+    def geometry(self) -> Geometry:
+        return Geometry(
+            self.field_area_at_reference_cm2,
+            self.source_to_reference_cm,
+            self.source_to_entrance_cm,
+            self.backscatter_factor,
+            self.table_transmission,
+        )
+
+    def policy(self) -> RatePolicy:
+        return RatePolicy(
+            window_s=self.window_s,
+            raise_after_s=self.raise_after_s,
+            clear_below_fraction=self.clear_below_fraction,
+            clear_after_s=self.clear_after_s,
+        )
+
+
+@dataclass(frozen=True)
+class TriggersConfig:
+    """`[triggers]`: which cumulative trigger preset (limits/data/fluoro-triggers.toml), and overrides."""
+
+    preset: str = "ncrp168-sir"
+    override: tuple[TriggerOverride, ...] = ()
+
+
+def build_rate_levels(
+    fluoro: FluoroscopyConfig | None, problems: list[ConfigProblem]
+) -> RateLevelTable | None:
+    if fluoro is None:
+        return None
+    try:
+        return load_rate_levels(fluoro.levels)
+    except FileNotFoundError as exc:
+        problems.append(ConfigProblem("fluoroscopy.levels", str(exc)))
+        return None
+
+
+def build_triggers(
+    raw: Any, fluoro: FluoroscopyConfig | None, source: str, problems: list[ConfigProblem]
+) -> TriggerSet | None:
+    """A fluoroscopy room always has triggers: the default preset when there is no [triggers] table."""
+    if raw is None and fluoro is None:
+        return None
+    if fluoro is None:
+        problems.append(ConfigProblem("triggers", "[triggers] needs a [fluoroscopy] table"))
+        return None
+    chosen = build_dataclass(TriggersConfig, raw if raw is not None else {}, "triggers", problems)
+    if chosen is None:
+        return None
+    try:
+        return load_trigger_set(chosen.preset, chosen.override, source)
+    except ValueError as exc:
+        problems.append(ConfigProblem("triggers", str(exc)))
+        return None

@@ -1,0 +1,109 @@
+"""What the hot lab is preparing, as sent by a RIS or front-desk tool on `…/cmd/hotlab_context`.
+
+The command is checked strictly (unknown keys, wrong types and unknown exams are refused with the
+reason) and the patient identifier is pseudonymised on arrival: the raw identifier is not kept.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PreparationContext", "parse_context", "parse_time"]
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.clock import iso_utc
+from agent.hotlab.pseudonym import Pseudonymiser
+from core.errors import CommandError
+from limits.hotlab_data import HotlabData
+
+_TEXT = ("exam", "nuclide", "chemical_form", "dispense_id", "operator", "radiopharmaceutical")
+_NUMBERS = {"weight_kg": (0.5, 300.0), "prescribed_activity_mbq": (0.001, 100_000.0)}
+KNOWN = {*_TEXT, *_NUMBERS, "patient_id", "planned_administration", "table5_row", "command_id"}
+
+
+@dataclass(frozen=True)
+class PreparationContext:
+    exam: str | None = None
+    nuclide: str | None = None
+    chemical_form: str | None = None
+    table5_row: int | None = None
+    patient_pseudonym: str | None = None
+    dispense_id: str | None = None
+    operator: str | None = None
+    radiopharmaceutical: str | None = None  # EANM card key
+    weight_kg: float | None = None
+    prescribed_activity_mbq: float | None = None
+    planned_administration: datetime | None = None
+
+    def as_details(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.planned_administration is not None:
+            out["planned_administration"] = iso_utc(self.planned_administration)
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def parse_time(value: Any, key: str) -> datetime:
+    if not isinstance(value, str):
+        raise CommandError(f"{key} must be an ISO-8601 date-time string")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise CommandError(f"{key}: {exc}") from exc
+    if moment.tzinfo is None:
+        raise CommandError(f"{key} must carry a UTC offset (e.g. 2026-11-22T10:30:00+01:00)")
+    return moment
+
+
+def parse_context(args: dict[str, Any], pseudonymiser: Pseudonymiser, data: HotlabData) -> PreparationContext:
+    unknown = sorted(set(args) - KNOWN)
+    if unknown:
+        raise CommandError(f"unknown keys {unknown} (known: {', '.join(sorted(KNOWN - {'command_id'}))})")
+    values: dict[str, Any] = {}
+    for key in _TEXT:
+        if key in args:
+            if not isinstance(args[key], str) or not args[key].strip():
+                raise CommandError(f"{key} must be a non-empty string")
+            values[key] = args[key].strip()
+    for key, (low, high) in _NUMBERS.items():
+        if key in args:
+            value = args[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+                raise CommandError(f"{key} must be a number from {low:g} to {high:g}")
+            values[key] = float(value)
+    if "patient_id" in args:
+        if not isinstance(args["patient_id"], str) or not args["patient_id"].strip():
+            raise CommandError("patient_id must be a non-empty string")
+        values["patient_pseudonym"] = pseudonymiser.pseudonym(args["patient_id"])
+    if "planned_administration" in args:
+        values["planned_administration"] = parse_time(
+            args["planned_administration"], "planned_administration"
+        )
+    if "table5_row" in args:
+        row = args["table5_row"]
+        if isinstance(row, bool) or not isinstance(row, int):
+            raise CommandError("table5_row must be a whole number")
+        try:
+            found = data.table5.row(row)
+        except KeyError as exc:
+            raise CommandError(str(exc)) from exc
+        values.update(
+            table5_row=row, exam=found.exam, nuclide=found.nuclide, chemical_form=found.chemical_form
+        )
+    context = PreparationContext(**values)
+    if context.exam is not None:
+        if context.nuclide is None:
+            raise CommandError("exam given without nuclide")
+        try:
+            data.table5.lookup(context.exam, context.nuclide, context.chemical_form)
+        except KeyError as exc:
+            raise CommandError(f"{exc.args[0]} (exams: {', '.join(data.table5.exams)})") from exc
+    if (
+        context.radiopharmaceutical is not None
+        and context.radiopharmaceutical not in data.card.radiopharmaceuticals
+    ):
+        known = ", ".join(sorted(data.card.radiopharmaceuticals))
+        raise CommandError(
+            f"radiopharmaceutical {context.radiopharmaceutical!r} not on the EANM card data ({known})"
+        )
+    return context

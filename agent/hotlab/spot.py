@@ -1,0 +1,129 @@
+"""Spot checks entered by command, not read from the activimeter: patient discharge and Mo-99 breakthrough.
+
+`cmd/hotlab_discharge` checks a treated patient's retained activity against Table 6 (entered, or
+derived from a dose-rate reading with the site's conversion factor); `cmd/hotlab_eluate` checks a
+generator eluate's Mo-99 content (10 CFR 35.204). Each check is a record; an exceedance is a high
+alarm that stays raised until the next check of the same kind. Pure logic in limits/hotlab.py.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SpotChecks"]
+
+from collections.abc import Callable
+from typing import Any
+
+from agent.alarm_latch import AlarmLatch
+from agent.clock import Clock, iso_utc
+from agent.hotlab.config import HotlabConfig
+from agent.hotlab.context import parse_time
+from agent.hotlab.pseudonym import Pseudonymiser
+from agent.notices import Evaluation, RecordNotice
+from core.errors import CommandError
+from limits import hotlab as checks
+from limits.hotlab_data import HotlabData, PolicyValue
+
+
+class SpotChecks:
+    def __init__(
+        self,
+        config: HotlabConfig,
+        data: HotlabData,
+        clock: Clock,
+        pseudonymiser: Pseudonymiser,
+        policy: Callable[[str], PolicyValue],
+        last_tc99m_mbq: Callable[[], float | None],
+        publish: Callable[[Evaluation], None],
+    ) -> None:
+        self.config = config
+        self.data = data
+        self.clock = clock
+        self.pseudonymiser = pseudonymiser
+        self.policy = policy
+        self.last_tc99m_mbq = last_tc99m_mbq
+        self.publish = publish
+        self.latch = AlarmLatch()
+
+    def discharge(self, args: dict[str, Any]) -> dict[str, Any]:
+        nuclide = str(args.get("nuclide", "I-131"))
+        level = self.data.discharge.get(nuclide)
+        if level is None:
+            raise CommandError(
+                f"Table 6 gives no discharge level for {nuclide!r} (known: {', '.join(self.data.discharge)})"
+            )
+        derived: dict[str, Any] = {}
+        if "retained_activity_mbq" in args:
+            retained = _number(args, "retained_activity_mbq")
+        elif "dose_rate_usv_h" in args:
+            factor = self.config.discharge_mbq_per_usv_h
+            if factor is None:
+                raise CommandError(
+                    "no [hotlab].discharge_mbq_per_usv_h configured: enter retained_activity_mbq"
+                )
+            rate = _number(args, "dose_rate_usv_h")
+            retained = checks.retained_from_dose_rate_mbq(rate, factor)
+            derived = {"dose_rate": {"value": rate, "unit": "µSv/h"}, "conversion_mbq_per_usv_h": factor}
+        else:
+            raise CommandError("give retained_activity_mbq or dose_rate_usv_h")
+        finding = checks.check_discharge(retained, level)
+        pseudonym = (
+            self.pseudonymiser.pseudonym(args["patient_id"])
+            if isinstance(args.get("patient_id"), str)
+            else None
+        )
+        record = {
+            "nuclide": nuclide,
+            "retained_activity": {"value": round(retained, 2), "unit": "MBq"},
+            **derived,
+            "patient_pseudonym": pseudonym,
+            "checked_at": iso_utc(self.clock.wall()),
+            "check": finding.as_details(),
+        }
+        self._emit("discharge", finding, record)
+        return {
+            "exceeded": finding.exceeded,
+            "retained_activity_mbq": round(retained, 2),
+            "level_mbq": level.max_activity_mbq,
+        }
+
+    def eluate(self, args: dict[str, Any]) -> dict[str, Any]:
+        mo99 = _number(args, "mo99_kbq")
+        tc99m = _number(args, "tc99m_mbq") if "tc99m_mbq" in args else self.last_tc99m_mbq()
+        if tc99m is None or tc99m <= 0:
+            raise CommandError("give tc99m_mbq (no stable Tc-99m measurement yet)")
+        elapsed = 0.0
+        if "planned_administration" in args:
+            elapsed = (
+                parse_time(args["planned_administration"], "planned_administration") - self.clock.wall()
+            ).total_seconds()
+        hl = self.data.half_lives
+        level = self.policy("mo99_breakthrough_kbq_per_mbq")
+        finding = checks.check_mo99(
+            mo99, tc99m, level, hl.get("Mo-99").half_life_s, hl.get("Tc-99m").half_life_s, elapsed
+        )
+        record = {
+            "generator": args.get("generator"),
+            "checked_at": iso_utc(self.clock.wall()),
+            "check": finding.as_details(),
+        }
+        self._emit("eluate", finding, record)
+        return {"exceeded": finding.exceeded, "kbq_per_mbq": round(finding.value, 4), "level": level.value}
+
+    def _emit(self, kind: str, finding: checks.Finding, record: dict[str, Any]) -> None:
+        """A record each time; an exceedance stays raised until the next check of that kind."""
+        out = Evaluation(records=[RecordNotice(kind, record)])
+        cleared = self.latch.clear(kind, f"Superseded by a new {kind} check")
+        if cleared is not None:
+            out.alarms.append(cleared)
+        if finding.exceeded:
+            raised = self.latch.raise_(kind, f"activity_{finding.check}", "high", finding.message, record)
+            if raised is not None:
+                out.alarms.append(raised)
+        self.publish(out)
+
+
+def _number(args: dict[str, Any], key: str) -> float:
+    value = args.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise CommandError(f"{key} must be a number ≥ 0")
+    return float(value)
