@@ -1,4 +1,4 @@
-"""Command line: `doseedge run | check-config | demo | simulate | store status`."""
+"""Command line: `doseedge run | check-config | config-reference | demo | simulate | store status`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ __all__ = ["main"]
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from agent.app import Agent, configure_logging
@@ -39,15 +41,46 @@ def _explain(config: AgentConfig) -> str:
     return "\n".join(lines)
 
 
-def _simulate(name: str) -> int:
+def _version() -> str:
+    try:
+        return version("doseedge")
+    except PackageNotFoundError:  # run from a checkout without installing
+        return "0+unknown"
+
+
+def _simulate(name: str | None, link: Path | None, port: int | None) -> int:
     from simulators import SIMULATORS
     from simulators.standalone import demo_simulator
 
+    if name is None:
+        print("simulators (doseedge simulate NAME):")
+        for known in sorted(SIMULATORS):
+            print(f"  {known}")
+        return 0
     if name not in SIMULATORS:
         print(f"unknown simulator {name!r}; known: {', '.join(sorted(SIMULATORS))}", file=sys.stderr)
         return 2
     simulator, plays = demo_simulator(name)
+    network = hasattr(simulator, "connect_hint")
+    if port is not None and not network:
+        print(f"--port is for network simulators; {name} is on a pty (use --link)", file=sys.stderr)
+        return 2
+    if link is not None and network:
+        print(f"--link is for pty simulators; {name} listens on a port (use --port)", file=sys.stderr)
+        return 2
+    if port is not None:
+        simulator.port = port
     path = simulator.start()
+    if link is not None:
+        if link.is_symlink():
+            link.unlink()  # a link left by an earlier run; anything else there is not ours to replace
+        try:
+            os.symlink(path, link)
+        except OSError as exc:
+            simulator.stop()
+            print(f"cannot create the link {link}: {exc}", file=sys.stderr)
+            return 2
+        path = str(link)
     hint = getattr(simulator, "connect_hint", None)  # network simulators say how to reach them
     if hint:
         print(f"{hint}\n  {plays}. Ctrl-C stops it.")
@@ -61,39 +94,69 @@ def _simulate(name: str) -> int:
     except KeyboardInterrupt:
         pass
     simulator.stop()
+    if link is not None and link.is_symlink():
+        link.unlink()
     return 0
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 1–65535, got {text!r}")
+    return int(text)
+
+
+def _config_arg(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument(
+        "-c", "--config", required=required, type=Path, default=None, help="station config file (TOML)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="doseedge", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--version", action="version", version=f"doseedge {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the agent on a station config")
-    run.add_argument("-c", "--config", required=True, type=Path)
+    _config_arg(run)
     run.add_argument("--mqtt", type=_mqtt, help="override the broker address, HOST:PORT")
     run.add_argument("--duration", type=float, help="stop after S seconds")
     run.add_argument("--quiet", action="store_true", help="no live status line")
     check = sub.add_parser("check-config", help="validate a config and explain every problem")
-    check.add_argument("-c", "--config", required=True, type=Path)
+    _config_arg(check)
+    reference = sub.add_parser(
+        "config-reference", help="print every config key with type, default, unit, meaning and range"
+    )
+    reference.add_argument("-o", "--output", type=Path, help="write to FILE instead of standard output")
     demo = sub.add_parser("demo", help="simulated C-arm procedure crossing 25 mGy/min (or a hot lab)")
-    demo.add_argument("-c", "--config", type=Path, default=None)
+    _config_arg(demo, required=False)
     demo.add_argument(
         "--station", choices=("carm", "hotlab", "cathlab"), default="carm", help="which demo room"
     )
     demo.add_argument("--duration", type=float, help="stop after S seconds")
     demo.add_argument("--mqtt", type=_mqtt, help="broker address, HOST:PORT")
-    simulate = sub.add_parser("simulate", help="start one hardware simulator standalone")
-    simulate.add_argument("name")
+    simulate = sub.add_parser("simulate", help="start one hardware simulator standalone (no NAME: list them)")
+    simulate.add_argument("name", nargs="?", help="simulator name; omit to list the names")
+    simulate.add_argument("--link", type=Path, help="pty simulators: also reachable at this path (symlink)")
+    simulate.add_argument("--port", type=_port, help="network simulators: listen on this loopback port")
     store = sub.add_parser("store", help="inspect the local store (read-only, safe while the agent runs)")
     store_sub = store.add_subparsers(dest="store_command", required=True)
     status_cmd = store_sub.add_parser("status", help="depth, oldest unsent, evictions, size, integrity")
-    status_cmd.add_argument("-c", "--config", required=True, type=Path)
+    _config_arg(status_cmd)
     args = parser.parse_args(argv)
 
     if args.command == "simulate":
         # Block the signals so sigwait receives them (the pty thread keeps serving meanwhile).
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        return _simulate(args.name)
+        return _simulate(args.name, args.link, args.port)
+    if args.command == "config-reference":
+        from agent.config_reference import render_reference
+
+        text = render_reference()
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            args.output.write_text(text, encoding="utf-8")
+        return 0
     configure_logging(args.verbose)
     try:
         if args.command == "check-config":

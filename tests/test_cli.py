@@ -56,3 +56,45 @@ def test_simulate_prints_where_to_connect() -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_version_and_help_say_what_they_are() -> None:
+    version = run_doseedge("--version", timeout_s=30)
+    assert version.returncode == 0 and version.stdout.startswith("doseedge ")
+    helped = run_doseedge("--help", timeout_s=30)
+    assert "log at DEBUG level" in helped.stdout
+    run_help = run_doseedge("run", "--help", timeout_s=30)
+    assert "station config file (TOML)" in run_help.stdout
+
+
+def test_simulate_without_a_name_lists_the_simulators() -> None:
+    from simulators import SIMULATORS
+
+    listed = run_doseedge("simulate", timeout_s=30)
+    assert listed.returncode == 0
+    assert set(SIMULATORS) <= set(listed.stdout.split())
+
+
+def test_simulate_at_a_fixed_link_path(tmp_path: Path) -> None:
+    import serial
+
+    from drivers.ptw_diamentor import encode_command
+
+    link = tmp_path / "dap"
+    process = subprocess.Popen(
+        [*DOSEEDGE, "simulate", "ptw_diamentor", "--link", str(link)],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert str(link) in line
+        with serial.Serial(str(link), 9600, timeout=2) as port:
+            port.write(encode_command("M"))  # the DIAMENTOR measurement request
+            assert port.read_until(b"\n").startswith(b"M")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert not link.exists(), "the link is removed when the simulator stops"
