@@ -7,6 +7,7 @@ from pathlib import Path
 
 from simulators.mosquitto import MosquittoBroker, free_port
 from tests.fakes import DOSEEDGE, ENV, Subscriber, run_doseedge
+from tests.payload_schemas import assert_all_valid
 
 
 def test_demo_crosses_25_and_publishes(tmp_path: Path, broker: MosquittoBroker) -> None:
@@ -23,6 +24,7 @@ def test_demo_crosses_25_and_publishes(tmp_path: Path, broker: MosquittoBroker) 
     assert "ALARM  Entrance dose rate" in result.stdout
     assert "25 mGy/min" in result.stdout
     assert subscriber.bodies("/alarm")[0]["type"] == "fluoro_dose_rate"
+    assert assert_all_valid(subscriber.messages) > 10  # every message against schemas/
 
 
 def test_demo_without_a_broker_says_so_and_keeps_records(tmp_path: Path) -> None:

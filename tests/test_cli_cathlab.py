@@ -8,6 +8,7 @@ from pathlib import Path
 
 from simulators.mosquitto import MosquittoBroker
 from tests.fakes import Subscriber
+from tests.payload_schemas import assert_all_valid
 from tests.test_cli import DOSEEDGE, ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,3 +63,4 @@ def test_cathlab_demo_shows_mode_level_and_procedure_and_publishes(
     (procedure,) = subscriber.bodies("/record/procedure")
     assert procedure["station"] == "cathlab-demo" and procedure["totals"]["acquisition_count"] == 1
     assert (tmp_path / "var" / "demo-cathlab" / "outbox.sqlite").exists()
+    assert assert_all_valid(subscriber.messages) > 10  # every message against schemas/

@@ -13,6 +13,7 @@ from agent.config import load_config
 from agent.hotlab.explain import explain_hotlab
 from simulators.mosquitto import MosquittoBroker, free_port
 from tests.fakes import Subscriber, run_doseedge
+from tests.payload_schemas import assert_all_valid
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,6 +71,7 @@ def test_hotlab_demo_runs_sends_the_context_over_mqtt_and_prints_the_alarm(
     assert subscriber.bodies("/cmd_result/hotlab_context")[0]["ok"] is True
     (qc,) = subscriber.bodies("/record/qc")
     assert qc["result"] == "fail"
+    assert assert_all_valid(subscriber.messages) > 10  # every message against schemas/
 
 
 def test_hotlab_demo_without_a_broker_sends_the_commands_straight_to_the_agent(tmp_path: Path) -> None:
