@@ -67,6 +67,7 @@ class Agent:
                 self.clock,
                 self.pipeline.on_reading,
                 self.pipeline.on_availability,
+                self.pipeline.on_poll_overrun,
             )
             for device in config.devices
         ]

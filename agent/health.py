@@ -49,6 +49,7 @@ def device_health(devices: Iterable[DeviceState]) -> dict[str, dict[str, Any]]:
             "readings": d.counters.get("readings", 0),
             "errors": {kind: d.counters.get(f"errors_{kind}", 0) for kind in ERROR_KINDS},
             "frames_rejected": d.counters.get("frames_rejected", 0),
+            "poll_overruns": d.counters.get("poll_overruns", 0),
             "last_error": d.last_error,
         }
         for d in devices

@@ -53,6 +53,7 @@ class Pipeline:
         self.clock = clock
         self.wake = wake
         self.alarm_book = AlarmBook()
+        self._overrun_alarm_ids: dict[str, str] = {}
         self.fluoro: FluoroMonitor | None = None
         self.monitors: list[Monitor] = []
         if config.fluoroscopy is not None and config.rate_levels is not None:
@@ -187,6 +188,19 @@ class Pipeline:
                 f"{device} is answering again",
                 {"device": device},
             )
+        self.store([self.alarm_message(notice)])
+
+    def on_poll_overrun(self, device: str, overrunning: bool, detail: str) -> None:
+        """A device's polls no longer fit their interval (agent/poller.py decides when): the box is
+        overloaded. Readings still come, further apart; the alarm says so once, not per poll."""
+        if overrunning:
+            alarm_id = self._overrun_alarm_ids.setdefault(device, str(uuid.uuid4()))
+            message = f"Polling of {device} is stretched, the box cannot keep up: {detail}"
+            notice = AlarmNotice(alarm_id, "poll_overrun", "raised", "warning", message, {"device": device})
+        else:
+            alarm_id = self._overrun_alarm_ids.pop(device, str(uuid.uuid4()))
+            message = f"Polling of {device} keeps its interval again: {detail}"
+            notice = AlarmNotice(alarm_id, "poll_overrun", "cleared", "warning", message, {"device": device})
         self.store([self.alarm_message(notice)])
 
     def adopt_lost_alarm(self, device: str, alarm_id: str) -> None:

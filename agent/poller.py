@@ -27,6 +27,9 @@ from drivers.registry import Driver, DriverConfig
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 2.0
+OVERRUN_STREAK = 10  # consecutive polls longer than the interval before `poll_overrun` is raised (and
+# consecutive polls on time before it clears): one slow poll is noise, ten in a row is a box that
+# cannot keep up (docs/performance.md, "overload").
 
 
 class DevicePoller:
@@ -37,13 +40,17 @@ class DevicePoller:
         clock: Clock,
         on_reading: Callable[[Reading], None],
         on_availability: Callable[[str, bool, str], None],
+        on_overrun: Callable[[str, bool, str], None] | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
         self.clock = clock
         self.on_reading = on_reading
         self.on_availability = on_availability
+        self.on_overrun = on_overrun
         self.counters: Counter[str] = Counter()
+        self.overrunning = False
+        self._streak = 0  # consecutive polls that broke (+) or kept (−) the interval
         self.connected = False
         self.lost = False
         self.failures = 0
@@ -145,8 +152,39 @@ class DevicePoller:
         backoff = self.config.poll_interval_s * 2.0 ** min(self.failures, 6)
         return min(backoff, MAX_BACKOFF_S)
 
+    def paced(self, elapsed_s: float) -> float:
+        """The wait before the next poll, given how long this one took. A poll that took longer than
+        the interval stretches the next one (it starts at once): counted, and after OVERRUN_STREAK in
+        a row `poll_overrun` is reported (cleared after as many on time). Polls never pile up."""
+        wait = self.delay_s() - elapsed_s
+        if self.failures:  # backing off after errors: not an overload
+            return max(wait, 0.0)
+        if wait < 0:
+            self.counters["poll_overruns"] += 1
+            self._streak = max(self._streak, 0) + 1
+        else:
+            self._streak = min(self._streak, 0) - 1
+        if not self.overrunning and self._streak >= OVERRUN_STREAK:
+            self.overrunning = True
+            self._report_overrun(elapsed_s)
+        elif self.overrunning and self._streak <= -OVERRUN_STREAK:
+            self.overrunning = False
+            self._report_overrun(elapsed_s)
+        return max(wait, 0.0)
+
+    def _report_overrun(self, elapsed_s: float) -> None:
+        interval_ms = 1000 * self.config.poll_interval_s
+        detail = f"last poll took {1000 * elapsed_s:.0f} ms for an interval of {interval_ms:.0f} ms"
+        log.log(logging.WARNING if self.overrunning else logging.INFO, "%s overrun=%s: %s", self.name,
+                self.overrunning, detail)  # fmt: skip
+        if self.on_overrun is not None:
+            self.on_overrun(self.name, self.overrunning, detail)
+
     async def run(self, stop: asyncio.Event) -> None:
         self._wake = wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.ensure_future(stop.wait())  # one waiter for the whole run, not one per poll
+        stopping.add_done_callback(lambda _: wake.set())
         try:
             while not stop.is_set():
                 started = self.clock.monotonic()
@@ -157,20 +195,15 @@ class DevicePoller:
                 except Exception:  # downstream of the reading: log loud, keep polling this device
                     self.counters["errors_agent"] += 1
                     log.exception("%s: handling a reading failed", self.name)
-                wait = self.delay_s() - (self.clock.monotonic() - started)
-                if wait > 0:
-                    await _first_of(stop, wake, wait)
+                wait = self.paced(self.clock.monotonic() - started)
+                if wait > 0 and not stop.is_set():
+                    timer = loop.call_later(wait, wake.set)
+                    try:
+                        await wake.wait()
+                    finally:
+                        timer.cancel()
         finally:
+            stopping.cancel()
             self.actions.fail_all(f"agent stopping; {self.name} did not run the action", self.clock.wall())
             self.actions.settle()
             self.driver.close()
-
-
-async def _first_of(stop: asyncio.Event, wake: asyncio.Event, timeout_s: float) -> None:
-    """Wait until either event is set or the time is up."""
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -106,3 +106,12 @@ def test_alarm_reaches_the_live_view_even_when_the_store_fails(tmp_path: Path) -
     pipeline.on_availability("dap1", False, "unplugged")
     assert seen and seen[0].alarm_type == "device_lost"
     assert pipeline.store_ok is False and pipeline.counters["store_errors"] == 1
+
+
+def test_a_stretched_poller_is_one_warning_alarm_raised_and_cleared(tmp_path: Path) -> None:
+    _, pipeline, outbox, _ = setup(tmp_path)
+    pipeline.on_poll_overrun("dap1", True, "last poll took 900 ms for an interval of 250 ms")
+    pipeline.on_poll_overrun("dap1", False, "last poll took 20 ms for an interval of 250 ms")
+    alarms = [a for a in stored(outbox, "alarm") if a["type"] == "poll_overrun"]
+    assert [(a["state"], a["severity"]) for a in alarms] == [("raised", "warning"), ("cleared", "warning")]
+    assert alarms[0]["alarm_id"] == alarms[1]["alarm_id"] and "cannot keep up" in str(alarms[0]["message"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from agent.poller import DevicePoller
+from agent.poller import OVERRUN_STREAK, DevicePoller
 from core.errors import DeviceError, FrameError, TransportError
 from drivers.model import Measurement, Reading
 from drivers.ptw_diamentor import PtwDiamentorConfig
@@ -57,3 +57,41 @@ def test_back_off_grows_and_is_capped() -> None:
     assert poller.delay_s() == 2 * CONFIG.poll_interval_s
     poller.failures = 50
     assert poller.delay_s() == 2.0
+
+
+def test_polls_that_overrun_their_interval_stretch_are_counted_and_reported_once() -> None:
+    reports: list[tuple[str, bool, str]] = []
+    poller = DevicePoller(
+        CONFIG,
+        ScriptedDriver([]),
+        FakeClock(),
+        print,
+        print,
+        lambda d, over, why: reports.append((d, over, why)),
+    )
+    interval = CONFIG.poll_interval_s
+    assert poller.paced(interval / 2) == interval / 2  # on time: waits the rest of the interval
+    for _ in range(OVERRUN_STREAK - 1):
+        assert poller.paced(3 * interval) == 0.0  # late: the next poll starts at once, never piles up
+    assert reports == []  # a few slow polls are noise
+    poller.paced(3 * interval)
+    assert [(d, over) for d, over, _ in reports] == [("dap1", True)]
+    for _ in range(3 * OVERRUN_STREAK):
+        poller.paced(3 * interval)
+    assert len(reports) == 1  # reported once, not per poll
+    assert poller.counters["poll_overruns"] == 4 * OVERRUN_STREAK
+    for _ in range(OVERRUN_STREAK):
+        poller.paced(0.0)
+    assert [(d, over) for d, over, _ in reports] == [("dap1", True), ("dap1", False)]
+    assert "took" in reports[0][2]
+
+
+def test_backing_off_after_errors_is_not_an_overrun() -> None:
+    reports: list[bool] = []
+    poller = DevicePoller(
+        CONFIG, ScriptedDriver([]), FakeClock(), print, print, lambda d, o, w: reports.append(o)
+    )
+    poller.failures = 3
+    for _ in range(2 * OVERRUN_STREAK):
+        poller.paced(10.0)
+    assert reports == [] and poller.counters["poll_overruns"] == 0
