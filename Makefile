@@ -28,10 +28,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
+# Every benchmark, repeated, in one summary table (median [min–max]); figures in docs/performance.md.
 bench: $(STAMP)
 	bash scripts/ensure-mosquitto.sh
-	$(BIN)/python bench/latency.py
-	$(BIN)/python bench/store.py
+	$(BIN)/python bench/summary.py --repeats 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ SMOKE = {
     "device_command.py": ["--seconds", "2"],
     "modbus.py": ["--reads", "20", "--rtu-reads", "5"],
     "state.py": [],
+    "summary.py": ["--repeats", "2", "--only", "state.py"],
 }
 
 
