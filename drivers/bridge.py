@@ -8,7 +8,8 @@ USB CDC serial (the baud rate is nominal), strict request/response, every host f
   silence time before its safe state, watchdog, whether a mode input is wired);
 - `POLL` → `STAT` (X-ray-on line level and its time-stamped edges since the last poll, the last
   closed counting window: counts, length, calibrated air-kerma rate; analog mean; mode input;
-  acknowledge-button presses since start; the pattern shown; `safe=1` while in its safe state);
+  acknowledge-button presses since the last STAT (a press in the safe state only mutes the
+  board's buzzer, and INFO clears the count: presses are acted on only while the agent listens); the pattern shown; `safe=1` while in its safe state);
 - `PAT pattern=<name>` → `ACK` (or `NAK err=unknown_pattern`): buzzer and lights, firmware_bridge/patterns.py.
 
 Readings (drivers/model.py): `air_kerma_rate` (mGy/min, from the board's calibrated pulse rate; raw
@@ -122,7 +123,6 @@ class Bridge:
         self._monotonic = monotonic
         self._seq = 0
         self._board_seq: int | None = None
-        self._presses: int | None = None  # the board's press count at the last poll
         self.pattern = "off"  # what the agent last asked the board to show
         self.info: dict[str, str] = {}
         self.counters: Counter[str] = Counter()
@@ -144,7 +144,6 @@ class Bridge:
             "silence_ms": hello.get("sil"),
             "watchdog_ms": hello.get("wdt"),
         }
-        self._presses = None
         self.set_pattern(self.pattern)  # a restarted board or agent shows the current state at once
         return self.info
 
@@ -156,7 +155,10 @@ class Bridge:
         return {"pattern": pattern}
 
     def poll(self) -> Reading:
+        restarts = self.counters["board_restarts"]
         stat = self._transact("POLL", {}, "STAT")
+        if self.counters["board_restarts"] != restarts:  # it said HELLO unasked: it has just restarted
+            self.set_pattern(self.pattern)
         now_ms = stat.number("t")
         edges = _edges(stat.get("edges"))
         self.counters["edges_lost"] = int(stat.number("lost"))
@@ -181,10 +183,9 @@ class Bridge:
             measurements.append(Measurement("analog_voltage", volts, "V", raw, "adc_u16"))
         if self.config.mode_input:
             labels["mode"] = "high_level" if stat.get("mode") == "1" else "normal"
-        presses = int(stat.number("btn"))
-        if self._presses is not None and presses != self._presses:
-            labels["ack_button_presses"] = str((presses - self._presses) % 65536)
-        self._presses = presses
+        presses = int(stat.number("btn"))  # since the last STAT
+        if presses > 0:
+            labels["ack_button_presses"] = str(presses)
         if stat.get("safe") == "1":
             labels["board_safe_state"] = "1"
         return Reading(self.config.name, tuple(measurements), device_info=self.info, labels=labels)

@@ -34,7 +34,7 @@ class Bridge:
         self.analog = AnalogMean()
         self.edges: list[tuple[int, int]] = []  # (level, t_ms) since the last STAT
         self.edges_lost = 0
-        self.presses = 0  # acknowledge-button presses since start (wraps at 65535)
+        self.presses = 0  # acknowledge-button presses since the last STAT (or INFO)
         self.pattern = "off"  # the pattern the host last commanded
         self.safe = False  # the host has been silent for silence_ms: pattern monitor_lost
         self.safe_entries = 0
@@ -74,6 +74,7 @@ class Bridge:
         fields.append(("pat", self.pattern))
         fields.append(("safe", "1" if self.safe else "0"))
         self.edges = []
+        self.presses = 0
         return self.frame("STAT", fields)
 
     # ------------------------------------------------------------ frames in
@@ -91,7 +92,9 @@ class Bridge:
             self.safe = False
             self.muted = False
         ack = ("ack", str(seq))
-        if kind == "INFO":
+        if kind == "INFO":  # the host (re)connects: what happened before is not for it to act on
+            self.presses = 0
+            self.edges = []
             return self.hello(seq)
         if kind == "POLL":
             return self.stat(seq, now)
@@ -139,9 +142,10 @@ class Bridge:
             self.mode.update(hal.mode_level(), now)
         press = self.button.update(hal.button_level(), now)
         if press is not None and press[0] == 1:
-            self.presses = 0 if self.presses >= MAX_COUNT else self.presses + 1
-            if self.safe:
+            if self.safe:  # nobody to acknowledge to: the press silences the buzzer here
                 self.muted = True
+            elif self.presses < MAX_COUNT:
+                self.presses += 1
         self.analog.add(hal.adc_read())
         if self.counter.update(hal.pulse_count(), now) is not None:
             self.analog.close()
