@@ -9,7 +9,8 @@ USB CDC serial (the baud rate is nominal), strict request/response, every host f
 - `POLL` → `STAT` (X-ray-on line level and its time-stamped edges since the last poll, the last
   closed counting window: counts, length, calibrated air-kerma rate; analog mean; mode input;
   acknowledge-button presses since the last STAT (a press in the safe state only mutes the
-  board's buzzer, and INFO clears the count: presses are acted on only while the agent listens); the pattern shown; `safe=1` while in its safe state);
+  board's buzzer, and INFO clears the count: presses are acted on only while the agent listens);
+  the pattern shown; `safe=1` while in its safe state);
 - `PAT pattern=<name>` → `ACK` (or `NAK err=unknown_pattern`): buzzer and lights, firmware_bridge/patterns.py.
 
 Readings (drivers/model.py): `air_kerma_rate` (mGy/min, from the board's calibrated pulse rate; raw

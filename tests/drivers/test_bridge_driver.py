@@ -141,7 +141,7 @@ def test_against_the_firmware_on_a_pty_a_watchdog_restart_is_seen_and_the_patter
         simulator.stall = True  # the firmware loop hangs; its watchdog restarts the board
         _wait(lambda: simulator.restarts == 1)
         assert simulator.pattern_shown == "off", "the restarted board starts dark"
-        reading = driver.poll()
+        driver.poll()
         assert driver.counters["board_restarts"] == 1
         assert simulator.pattern_shown == "trigger", "the driver shows the room's pattern again"
     finally:

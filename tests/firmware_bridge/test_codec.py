@@ -80,7 +80,9 @@ def test_random_bytes_decode_or_raise_codec_error_only(data: bytes) -> None:
 
 
 @given(st.sampled_from(FRAMES), st.data())
-def test_any_single_byte_change_of_a_golden_frame_is_caught(case: dict[str, str], data: st.DataObject) -> None:
+def test_any_single_byte_change_of_a_golden_frame_is_caught(
+    case: dict[str, str], data: st.DataObject
+) -> None:
     line = bytearray(case["line"].encode())
     index = data.draw(st.integers(0, len(line) - 1))
     replacement = data.draw(st.integers(0x20, 0x7E).filter(lambda b: b != line[index]))
