@@ -17,10 +17,11 @@ active), `off`. Store and hot-lab alarms do not sound in the C-arm room.
 
 from __future__ import annotations
 
-__all__ = ["BridgeRoom", "acknowledge_from_button", "attach_bridges", "room_pattern"]
+__all__ = ["BridgeRoom", "acknowledge_from_button", "attach_bridges", "pattern_delay_polls", "room_pattern"]
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -34,6 +35,7 @@ from agent.poller import DevicePoller
 from core.errors import CommandError
 from drivers.bridge import ACTIONS
 from drivers.model import Reading
+from limits.dose_rate import RatePolicy
 
 log = logging.getLogger(__name__)
 DRIVER = "bridge"
@@ -60,6 +62,16 @@ def room_pattern(active: Iterable[ActiveAlarm]) -> str:
         if pattern in sounding:
             return pattern
     return "acknowledged" if relevant else "off"
+
+
+def pattern_delay_polls(board_window_s: float, policy: RatePolicy, poll_interval_s: float) -> int:
+    """The documented delay (docs/firmware.md), in polls of the bridge, from a pulse rate rising over the
+    level to the board sounding `dose_rate`: one board counting window until a STAT shows the rate,
+    the evaluator's `window_s + raise_after_s` (limits/dose_rate.py), one poll for the window in
+    flight, one for a sample to land after raise_after_s, one for the pattern (the poller, woken by
+    the queued action, runs it before its next poll)."""
+    span_s = board_window_s + policy.window_s + policy.raise_after_s
+    return math.ceil(span_s / poll_interval_s) + 3
 
 
 def acknowledge_from_button(run_command: RunCommand, alarm_id: str, device: str) -> dict[str, Any]:
