@@ -10,7 +10,6 @@ import sys
 import time
 
 import machine
-import micropython
 
 from firmware_bridge.bridge import HalLike
 from firmware_bridge.settings import Settings
@@ -32,7 +31,6 @@ class Hal(HalLike):
         self._wdt = machine.WDT(timeout=settings.watchdog_ms)
         self._last_ticks = time.ticks_ms()
         self._ms = 0
-        micropython.kbd_intr(-1)  # a stray 0x03 on the line must not stop the firmware (Ctrl-C)
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
 
