@@ -15,6 +15,12 @@ from firmware_bridge.bridge import HalLike
 from firmware_bridge.settings import Settings
 
 
+def button_held_at_boot(settings: Settings) -> bool:
+    """Maintenance: the acknowledge button held at power-up keeps the firmware (and its watchdog,
+    which cannot be stopped once started) from starting, so `mpremote` finds a quiet REPL."""
+    return machine.Pin(settings.button_pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+
+
 class Hal(HalLike):
     def __init__(self, settings: Settings) -> None:
         self._beam = machine.Pin(settings.beam_pin, machine.Pin.IN, machine.Pin.PULL_UP)
