@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import DeviceError, FrameError
 from drivers.bridge import Bridge, BridgeConfig, decode_frame, encode_frame
@@ -147,3 +149,13 @@ def test_against_the_firmware_on_a_pty_a_watchdog_restart_is_seen_and_the_patter
     finally:
         driver.close()
         simulator.stop()
+
+
+@given(st.binary(max_size=300))
+def test_the_drivers_decoder_raises_only_frame_errors(data: bytes) -> None:
+    try:
+        consumed, _ = decode_frame(data)
+    except FrameError as exc:
+        assert exc.consumed > 0, "a rejected line is dropped, so the read loop always moves on"
+        return
+    assert 0 <= consumed <= len(data)
