@@ -17,16 +17,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/doseedge demo
 
-# Installs Mosquitto if missing (root with apt-get), lints, type-checks, runs the whole suite.
+# Installs Mosquitto if missing (root with apt-get), lints, type-checks (the firmware against the
+# MicroPython stubs too: scripts/check-firmware.sh), runs the whole suite.
 test: $(STAMP)
 	bash scripts/ensure-mosquitto.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	BIN=$(BIN) bash scripts/check-firmware.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && BIN=$(BIN) bash scripts/check-firmware.sh
 
 # Every benchmark, repeated, in one summary table (median [min–max]); figures in docs/performance.md.
 bench: $(STAMP)
@@ -34,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/summary.py --repeats 3
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .firmware-stubs

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 
+from agent.bridge_room import attach_bridges
 from agent.clock import Clock, SystemClock
 from agent.commands.device import DeviceCommands
 from agent.commands.router import CommandRouter
@@ -73,6 +74,7 @@ class Agent:
         ]
         self.device_commands = DeviceCommands(self.pollers, self.clock, self._base, self.publish_result)
         self.device_commands.register(self.commands)
+        self.bridge_rooms = attach_bridges(self.pollers, self.pipeline, self.clock, self.run_command)
         self.console = (
             Console(self.pipeline, self.status_text, console_out) if console_out is not None else None
         )

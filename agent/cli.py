@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="simulated C-arm procedure crossing 25 mGy/min (or a hot lab)")
     _config_arg(demo, required=False)
     demo.add_argument(
-        "--station", choices=("carm", "hotlab", "cathlab"), default="carm", help="which demo room"
+        "--station", choices=("carm", "hotlab", "cathlab", "bridge"), default="carm", help="which demo room"
     )
     demo.add_argument("--duration", type=float, help="stop after S seconds")
     demo.add_argument("--mqtt", type=_mqtt, help="broker address, HOST:PORT")
@@ -176,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             from agent.demo.cathlab import CATHLAB_CONFIG, run_cathlab_demo
 
             return run_cathlab_demo(args.config or CATHLAB_CONFIG, args.duration, args.mqtt)
+        if args.command == "demo" and args.station == "bridge":
+            from agent.demo.bridge import BRIDGE_CONFIG, run_bridge_demo
+
+            return run_bridge_demo(args.config or BRIDGE_CONFIG, args.duration, args.mqtt)
         if args.command == "demo":
             from agent.demo.diamentor import DEMO_CONFIG, run_demo
 

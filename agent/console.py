@@ -80,6 +80,9 @@ class Console:
     def alarm(self, notice: AlarmNotice) -> None:
         if notice.state == "raised":
             text = self._paint(f"!! ALARM  {notice.message}", RED + BOLD)
+        elif notice.state == "acknowledged":  # seen, still active: not "cleared"
+            by = notice.details.get("acknowledged_by", "")
+            text = self._paint(f"   acknowledged by {by}: {notice.message}", BOLD)
         else:
             text = self._paint(f"   cleared {notice.message}", GREEN)
         prefix = "\r\033[K" if self.tty else ""

@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from drivers import capintec, ptw_diamentor
+from drivers import bridge, capintec, ptw_diamentor
 from drivers.actions import NO_ACTIONS, DeviceAction
 from drivers.atomlab import AtomlabConfig, atomlab_driver
+from drivers.bridge import Bridge, BridgeConfig
 from drivers.capintec import Capintec, CapintecConfig
 from drivers.generic_line import GenericLine, GenericLineConfig
 from drivers.modbus import ModbusConfig, build_modbus
@@ -116,6 +117,14 @@ DRIVERS: dict[str, DriverSpec] = {
             "dap_meter",
             "config/samples/generic-line.toml",
             "dap_line",
+        ),
+        _serial(
+            "bridge",
+            BridgeConfig,
+            Bridge,
+            "dap_meter",  # the room's dose-rate input (a calibrated pulse probe) and X-ray-on line
+            "config/bridge-room.toml",
+            actions=bridge.ACTIONS,
         ),
         DriverSpec(
             "modbus",

@@ -10,6 +10,7 @@ __all__ = ["SIMULATORS"]
 from collections.abc import Callable
 from typing import Any
 
+from simulators.bridge import BridgeSimulator
 from simulators.capintec import CapintecSimulator
 from simulators.generic_line import AtomlabSimulator, DapLineSimulator
 from simulators.modbus_generator import ModbusGeneratorSimulator
@@ -24,4 +25,5 @@ SIMULATORS: dict[str, Callable[..., Any]] = {
     "atomlab500": AtomlabSimulator,
     "dap_line": DapLineSimulator,
     "modbus_generator": ModbusGeneratorSimulator,
+    "bridge": BridgeSimulator,
 }

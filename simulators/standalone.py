@@ -27,6 +27,13 @@ def demo_simulator(name: str) -> tuple[Any, str]:
     if name == "dap_line":
         meters = {"01": Procedure((Segment(3600, 3.0),)), "02": Procedure((Segment(3600, 0.5),))}
         return factory(meters), "two meters at addresses 01 and 02 (send '#01M' CR LF)"
+    if name == "bridge":
+        from simulators.bridge import demo_scenario
+
+        return factory(demo_scenario(loop=True)), (
+            "the firmware under CPython, looping 40 s: beam on at 3 s, over the level from 8 s, "
+            "room button at 17 s, below at 21 s, beam off at 26 s"
+        )
     if name == "capintec_crc":
         return factory(HotlabSession()), (
             "the hot-lab session (80 s cycle: background, Cs-137 check source drifting, "

@@ -132,12 +132,17 @@ class FluoroMonitor:
             return Evaluation({})
         self._meter_t = t_mono
         kap_rate = kap_rate_m.value if kap_rate_m is not None else None
-        meter_beam = (kap_rate or 0.0) >= self.config.beam_on_kap_rate_gy_cm2_min or (
-            kar_rate_m is not None and rate.k_ref_mgy_min > 0
+        line = reading.get("beam_on")  # a wired X-ray-on line (drivers/bridge.py): the beam's own signal
+        meter_beam = (
+            (kap_rate or 0.0) >= self.config.beam_on_kap_rate_gy_cm2_min
+            or (kar_rate_m is not None and rate.k_ref_mgy_min > 0)
+            or (line is not None and line.value >= 0.5)
         )
         gen_beam = self.generator.beam_on(t_mono)
         beam_on = meter_beam or gen_beam
         self.mode, self.mode_source = self.generator.resolve_mode(t_mono, meter_beam)
+        if reading.labels.get("mode") in ("normal", "high_level"):  # a wired mode input (drivers/bridge.py)
+            self.mode, self.mode_source = reading.labels["mode"], f"{reading.device} mode input"
         if not meter_beam:
             self.generator.end_run()
         kap_delta = 0.0

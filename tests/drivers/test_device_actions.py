@@ -11,6 +11,7 @@ import pytest
 from core.errors import DeviceError
 from drivers import capintec, ptw_diamentor
 from drivers.actions import Effect, check_args, perform
+from drivers.bridge import Bridge
 from drivers.capintec import Capintec
 from drivers.capintec_accuracy import format_accuracy_measurement, format_accuracy_source
 from drivers.capintec_codec import ACK, encode_frame, format_error, format_serial
@@ -23,6 +24,7 @@ from tests.fakes import FakeClock, FakeTransport
 CHANGES = {
     "ptw_diamentor": {"reset", "set_unit", "change_baudrate"},
     "capintec_crc": {"select_nuclide", "main_chamber"},
+    "bridge": set(),  # its one action, pattern, changes what the room hears and sees, not a measurement
 }
 
 
@@ -36,7 +38,8 @@ def test_actions_that_change_what_a_meter_measures_are_exactly_the_audited_ones(
 
 
 @pytest.mark.parametrize(
-    ("driver_class", "driver_name"), [(PtwDiamentor, "ptw_diamentor"), (Capintec, "capintec_crc")]
+    ("driver_class", "driver_name"),
+    [(PtwDiamentor, "ptw_diamentor"), (Capintec, "capintec_crc"), (Bridge, "bridge")],
 )
 def test_every_action_names_a_driver_method_taking_its_arguments(
     driver_class: type, driver_name: str
