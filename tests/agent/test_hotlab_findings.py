@@ -10,11 +10,9 @@ from pathlib import Path
 import pytest
 
 from agent.clock import iso_utc
-from limits.decay import load_half_lives
 from simulators.hotlab_session import SessionScript
 from tests.agent.hotlab_pty import PtyBench
 
-HALF = load_half_lives()
 # A syringe on its own: background 1 s, a glimpse of the check source (too short to settle),
 # the syringe lowered 2–4 s and at rest until 14 s.
 SYRINGE = SessionScript(
@@ -29,12 +27,24 @@ SYRINGE = SessionScript(
 )
 
 
+# How the simulated syringes really decay (physics, independent of the agent's data under test).
+PHYSICAL_HALF_LIFE_S = {
+    "Tc-99m": 6.0067 * 3600,
+    "F-18": 109.77 * 60,
+    "I-123": 13.22 * 3600,
+    "Lu-177": 6.647 * 86400,
+    "Ga-68": 67.71 * 60,
+    "O-15": 122.24,
+    "Rb-82": 75.45,
+}
+
+
 def syringe(mbq: float, nuclide: str = "Tc-99m") -> SessionScript:
     return replace(
         SYRINGE,
         syringe_mbq_at_start=mbq,
         syringe_nuclide=nuclide,
-        syringe_half_life_s=HALF.get(nuclide).half_life_s,
+        syringe_half_life_s=PHYSICAL_HALF_LIFE_S[nuclide],
     )
 
 
