@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 
 from agent.commands.router import CommandRouter
+from core.errors import FrameError, TransportError
 from drivers.capintec import Capintec, CapintecConfig
+from drivers.model import Reading
 from drivers.transport import SerialTransport
 from simulators.capintec import CapintecSimulator
 from simulators.hotlab_session import HotlabSession, SessionScript
@@ -26,17 +28,27 @@ class PtyBench(Bench):
         )
         self.driver = Capintec(config, SerialTransport(port, 9600))
         self.driver.connect()
+        self.poll_errors = 0
         self.router = CommandRouter()
         self.monitor.register_commands(self.router)
 
     def command(self, name: str, **args: object) -> dict[str, object]:
         return self.router.dispatch(name, json.dumps(args).encode())
 
+    def poll(self) -> Reading:
+        """One reading; a garbled or lost exchange is retried, as the agent's poller does."""
+        for _ in range(2):
+            try:
+                return self.driver.poll()
+            except (FrameError, TransportError):
+                self.poll_errors += 1
+        return self.driver.poll()
+
     def run(self, seconds: float, step_s: float = 0.5) -> None:
         """Poll the calibrator over the pty every `step_s` of session time."""
         for _ in range(round(seconds / step_s)):
             self.clock.advance(step_s)
-            reading = self.driver.poll()
+            reading = self.poll()
             self._collect(self.monitor.observe(reading, self.clock.monotonic(), self.clock.wall()))
 
     def close(self) -> None:
