@@ -239,7 +239,7 @@ def check_mo99(
     level: PolicyValue,
     mo99_half_life_s: float,
     tc99m_half_life_s: float,
-) -> tuple[Finding, datetime]:
+) -> tuple[Finding, datetime | None]:
     """Mo-99 breakthrough judged at the planned administration (else now), and when the eluate
     reaches the limit: Tc-99m decays faster than Mo-99, so the ratio only grows."""
 
@@ -247,7 +247,10 @@ def check_mo99(
         return mo99_ratio(mo99_kbq, mo99_at, tc99m_mbq, tc99m_at, at, mo99_half_life_s, tc99m_half_life_s)
 
     growth = math.log(2) / tc99m_half_life_s - math.log(2) / mo99_half_life_s  # per second
-    limit_at = tc99m_at + timedelta(seconds=math.log(level.value / ratio(tc99m_at)) / growth)
+    start = ratio(tc99m_at)
+    limit_at = (  # no Mo-99 detected: the limit is never reached
+        tc99m_at + timedelta(seconds=math.log(level.value / start) / growth) if start > 0 else None
+    )
     judged_at = planned or now
     value = ratio(judged_at)
     when = "at the planned administration" if planned else "now (no planned administration time)"

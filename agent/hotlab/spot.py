@@ -128,7 +128,7 @@ class SpotChecks:
             mo99_measured_at=iso_utc(mo99_at),
             tc99m_measured_at=iso_utc(tc99m_at),
             planned_administration=iso_utc(planned) if planned else None,
-            limit_reached_at=iso_utc(limit_at),
+            limit_reached_at=iso_utc(limit_at) if limit_at else None,
             half_lives={n: hl.get(n).as_given + " — " + hl.get(n).citation for n in ("Mo-99", "Tc-99m")},
         )
         record = {
@@ -142,7 +142,7 @@ class SpotChecks:
             "kbq_per_mbq": round(finding.value, 4),
             "ratio_now": finding.details["ratio_now"],
             "ratio_at_administration": finding.details["ratio_at_administration"],
-            "limit_reached_at": iso_utc(limit_at),
+            "limit_reached_at": iso_utc(limit_at) if limit_at else None,
             "level": level.value,
         }
 

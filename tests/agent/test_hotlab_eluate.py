@@ -99,3 +99,9 @@ def test_measurements_taken_at_different_times_are_aligned(bench: Bench) -> None
     assert ok["ratio_at_administration"] is None
     (record,) = bench.records("eluate")
     assert record["check"]["judged_at"] == "now"  # type: ignore[index]
+
+
+def test_no_mo99_detected_never_reaches_the_limit(bench: Bench) -> None:
+    now = at(bench, 0)
+    ok = eluate(bench, mo99_kbq=0, mo99_measured_at=now, tc99m_mbq=20000, tc99m_measured_at=now)
+    assert ok["ok"] is True and ok["exceeded"] is False and ok["limit_reached_at"] is None
