@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
+
 import pytest
 
 from limits.hotlab import check_paediatric, paediatric_activity_mbq
@@ -73,6 +76,8 @@ def test_rows_given_by_the_reference_are_distinguished_from_check_rows() -> None
     given = {r.weight_kg: r.multiple for r in CARD.class_rows["B"] if r.given_by_reference}
     assert given == {3.0: 1.0, 10.0: 2.71, 20.0: 4.86, 30.0: 6.86, 40.0: 8.86, 50.0: 10.71, 68.0: 14.0}
     assert not any(r.given_by_reference for c in ("A", "C") for r in CARD.class_rows[c])
+    raw = tomllib.loads((resources.files("limits") / "data" / "eanm-2016-paediatric-card.toml").read_text())
+    assert all("[check]" in row["unverified"] for row in raw["row"])  # every row has unverified multiples
 
 
 def test_the_whole_card_is_loaded_and_unverified_entries_say_check() -> None:
