@@ -1,7 +1,12 @@
 """Activimeter quality control, pure: constancy, accuracy, linearity, background and zero.
 
-shared/reference/dosimetry.md §5: constancy daily with a long-lived check source, the expected value
-decay-corrected from the source certificate, action level ±10 % (±5 % warning, AAPM TG-181 [check]);
+Dosimetry reference §5: constancy daily with a long-lived check source, action level ±10 % (±5 %
+warning, AAPM TG-181 [check]). Constancy is a test of the instrument against ITSELF: the expected
+value is the instrument's own acceptance reading of that source on that nuclide setting, decay-
+corrected (so a calibrator reading a steady +6 % passes every day and a change of 6 % is caught),
+and it is made on every setting used clinically (an error in the Tc-99m calibration factor is
+invisible on the Cs-137 setting). Without an acceptance reading on the source's own setting the
+certificate stands in, and the record says so. Accuracy is against the certificate:
 accuracy at installation, annually and after repair (±10 %); linearity quarterly; the daily test also
 checks background and zero. The regulation asks that the calibration results be recorded (Art. 24, 26).
 """
@@ -9,6 +14,7 @@ checks background and zero. The regulation asks that the calibration results be 
 from __future__ import annotations
 
 __all__ = [
+    "AcceptanceReading",
     "QcResult",
     "ReferenceSource",
     "check_accuracy",
@@ -16,6 +22,7 @@ __all__ = [
     "check_constancy",
     "check_linearity",
     "check_zero",
+    "constancy_baseline",
     "expected_activity_mbq",
 ]
 
@@ -29,11 +36,32 @@ from limits.hotlab_data import PolicyValue
 
 
 @dataclass(frozen=True)
+class AcceptanceReading:
+    """What this instrument showed for the source on one nuclide setting at acceptance (or after
+    the last recalibration): the constancy baseline of that setting."""
+
+    setting: str
+    reading_mbq: float
+    measured_at: datetime  # aware
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "setting": self.setting,
+            "reading_mbq": self.reading_mbq,
+            "measured_at": self.measured_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
 class ReferenceSource:
     serial: str
     nuclide: str
     certified_activity_mbq: float
     certified_at: datetime  # aware, from the certificate
+    acceptance: tuple[AcceptanceReading, ...] = ()
+
+    def acceptance_on(self, setting: str) -> AcceptanceReading | None:
+        return next((a for a in self.acceptance if a.setting == setting), None)
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -41,6 +69,7 @@ class ReferenceSource:
             "nuclide": self.nuclide,
             "certified_activity_mbq": self.certified_activity_mbq,
             "certified_at": self.certified_at.isoformat(),
+            "acceptance": [a.as_document() for a in self.acceptance],
         }
 
 
@@ -65,6 +94,39 @@ def expected_activity_mbq(source: ReferenceSource, at: datetime, half_life: Half
         raise ValueError(f"half-life of {half_life.nuclide} given for a {source.nuclide} source")
     elapsed = (at - source.certified_at).total_seconds()
     return source.certified_activity_mbq * decay_factor(half_life.half_life_s, elapsed)
+
+
+def constancy_baseline(
+    source: ReferenceSource, setting: str, at: datetime, half_life: HalfLife
+) -> tuple[float, dict[str, Any]]:
+    """Expected constancy reading on `setting` at `at`: the acceptance reading there, decayed.
+
+    ValueError when the setting has no acceptance reading and is not the source's own setting.
+    """
+    if half_life.nuclide != source.nuclide:
+        raise ValueError(f"half-life of {half_life.nuclide} given for a {source.nuclide} source")
+    accepted = source.acceptance_on(setting)
+    if accepted is not None:
+        elapsed = (at - accepted.measured_at).total_seconds()
+        return accepted.reading_mbq * decay_factor(half_life.half_life_s, elapsed), {
+            "kind": "acceptance_reading",
+            "setting": setting,
+            "reading_mbq": accepted.reading_mbq,
+            "measured_at": accepted.measured_at.isoformat(),
+            "half_life": half_life.as_given,
+        }
+    if setting == source.nuclide:
+        return expected_activity_mbq(source, at, half_life), {
+            "kind": "certificate",
+            "setting": setting,
+            "note": "no acceptance reading on this setting: the certificate stands in, so the "
+            "instrument's accuracy error is inside the constancy deviation",
+            "half_life": half_life.as_given,
+        }
+    raise ValueError(
+        f"source {source.serial} has no acceptance reading on the {setting} setting: "
+        "register one (hotlab_source acceptance_readings) before a constancy check there"
+    )
 
 
 def _level(p: PolicyValue) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 - Table 5 (maximum usual activity per examination), looked up by exam + nuclide (+ chemical form);
 - Table 6 (maximum activity at discharge of a treated patient);
-- the EANM paediatric dosage card (class B multiples, baseline and minimum per radiopharmaceutical);
+- the EANM paediatric dosage card (limits/hotlab_card.py: classes A/B/C, every radiopharmaceutical);
 - policy numbers (tolerances, QC action levels, Mo-99 breakthrough) with their citations.
 """
 
@@ -16,8 +16,10 @@ __all__ = [
     "PaediatricCard",
     "PolicyValue",
     "Table5",
+    "Table5Choice",
     "Table5Match",
     "Table5Row",
+    "load_card",
     "load_hotlab_data",
 ]
 
@@ -27,6 +29,7 @@ from importlib import resources
 from typing import Any
 
 from limits.decay import HalfLifeTable, load_half_lives
+from limits.hotlab_card import CardRadiopharmaceutical, CardRow, PaediatricCard, load_card
 
 
 def _data(name: str) -> dict[str, Any]:
@@ -47,6 +50,7 @@ class Table5Row:
     chemical_form_fr: str
     max_activity_mbq: float
     layout: str
+    chemical_form_aliases: tuple[str, ...]
     ambiguous: bool
     note: str
     citation: str
@@ -54,9 +58,13 @@ class Table5Row:
 
 @dataclass(frozen=True)
 class Table5Match:
-    """What a lookup found. When rows disagree the lowest level is used, and `ambiguous` says so."""
+    """What a lookup found. When rows disagree the lowest level is used, and `ambiguous` says so;
+    a pairing the data resolves (`[[choice]]`) keeps the chosen row and says which were set aside, why."""
 
     rows: tuple[Table5Row, ...]
+    set_aside: tuple[int, ...] = ()
+    reason: str = ""
+    read_as: str = ""  # a chemical form matched through an alias, e.g. the seed's «globuline 3» as MAG3
 
     @property
     def max_activity_mbq(self) -> float:
@@ -78,13 +86,26 @@ class Table5Match:
             "rows": [r.row for r in self.rows],
             "ambiguous": self.ambiguous,
             "notes": [r.note for r in self.rows if r.note],
+            **({"set_aside_rows": list(self.set_aside), "reason": self.reason} if self.set_aside else {}),
+            **({"read_as": self.read_as} if self.read_as else {}),
         }
+
+
+@dataclass(frozen=True)
+class Table5Choice:
+    exam: str
+    nuclide: str
+    chemical_form: str
+    row: int
+    set_aside: tuple[int, ...]
+    reason: str
 
 
 @dataclass(frozen=True)
 class Table5:
     source_id: str
     rows: tuple[Table5Row, ...]
+    choices: tuple[Table5Choice, ...] = ()
 
     def row(self, number: int) -> Table5Row:
         for r in self.rows:
@@ -93,18 +114,40 @@ class Table5:
         raise KeyError(f"Table 5 has no row {number}")
 
     def lookup(self, exam: str, nuclide: str, chemical_form: str | None = None) -> Table5Match:
-        """Rows for an exam and nuclide (and chemical form, when given). KeyError when none match."""
+        """Rows for an exam and nuclide (and chemical form or its alias, when given). KeyError when none."""
         found = tuple(
             r
             for r in self.rows
             if r.exam == exam
             and r.nuclide == nuclide
-            and (chemical_form is None or r.chemical_form == chemical_form)
+            and (
+                chemical_form is None
+                or chemical_form == r.chemical_form
+                or chemical_form in r.chemical_form_aliases
+            )
         )
         if not found:
             form = f", chemical form {chemical_form!r}" if chemical_form else ""
             raise KeyError(f"Table 5 has no row for exam {exam!r}, nuclide {nuclide!r}{form}")
-        return Table5Match(found)
+        set_aside: tuple[int, ...] = ()
+        reason = ""
+        for c in self.choices:
+            if (c.exam, c.nuclide) == (exam, nuclide) and chemical_form in (None, c.chemical_form):
+                set_aside += tuple(r.row for r in found if r.row in c.set_aside)
+                reason = c.reason
+        kept = tuple(r for r in found if r.row not in set_aside)
+        aliased = [r for r in kept if chemical_form is not None and chemical_form != r.chemical_form]
+        read_as = (
+            f"chemical form {chemical_form!r} read as {aliased[0].chemical_form!r} "
+            f"(printed «{aliased[0].chemical_form_fr}»), row {aliased[0].row}"
+            if aliased
+            else ""
+        )
+        return Table5Match(kept, set_aside, reason if set_aside else "", read_as)
+
+    def named(self, number: int) -> Table5Match:
+        """A row a context names directly: judged by that row alone."""
+        return Table5Match((self.row(number),))
 
     @property
     def exams(self) -> list[str]:
@@ -116,41 +159,6 @@ class DischargeLevel:
     nuclide: str
     max_activity_mbq: float
     citation: str
-
-
-@dataclass(frozen=True)
-class CardRow:
-    weight_kg: float
-    weight_max_kg: float
-    multiple: float
-    given_by_reference: bool
-
-
-@dataclass(frozen=True)
-class CardRadiopharmaceutical:
-    key: str
-    name: str
-    nuclide: str
-    card_class: str
-    baseline_mbq: float
-    minimum_mbq: float
-    citation: str
-
-
-@dataclass(frozen=True)
-class PaediatricCard:
-    source_id: str
-    class_rows: dict[str, tuple[CardRow, ...]]
-    radiopharmaceuticals: dict[str, CardRadiopharmaceutical]
-
-    def row_for(self, card_class: str, weight_kg: float) -> CardRow:
-        """The heaviest row at or below the weight; the lightest row below it [check]."""
-        rows = self.class_rows[card_class]
-        chosen = rows[0]
-        for row in rows:
-            if row.weight_kg <= weight_kg:
-                chosen = row
-        return chosen
 
 
 @dataclass(frozen=True)
@@ -188,13 +196,25 @@ def load_table5(name: str = "dz-2015-table5-nuclear-medicine") -> Table5:
             chemical_form_fr=str(r["chemical_form_fr"]),
             max_activity_mbq=float(r["max_activity_mbq"]),
             layout=str(r["layout"]),
+            chemical_form_aliases=tuple(str(a) for a in r.get("chemical_form_aliases", ())),
             ambiguous=bool(r["ambiguous"]),
             note=str(r["note"]),
             citation=_citation(src, int(r["row"]), int(r["seed_line"])),
         )
         for r in raw["row"]
     )
-    return Table5(str(src["id"]), rows)
+    choices = tuple(
+        Table5Choice(
+            str(c["exam"]),
+            str(c["nuclide"]),
+            str(c["chemical_form"]),
+            int(c["row"]),
+            tuple(int(n) for n in c["set_aside"]),
+            str(c["reason"]),
+        )
+        for c in raw.get("choice", ())
+    )
+    return Table5(str(src["id"]), rows, choices)
 
 
 def load_discharge(name: str = "dz-2015-table6-discharge") -> dict[str, DischargeLevel]:
@@ -208,32 +228,6 @@ def load_discharge(name: str = "dz-2015-table6-discharge") -> dict[str, Discharg
         )
         for r in raw["row"]
     }
-
-
-def load_card(name: str = "eanm-2016-paediatric-card") -> PaediatricCard:
-    raw = _data(name)
-    rows = tuple(
-        CardRow(
-            float(r["weight_kg"]),
-            float(r["weight_max_kg"]),
-            float(r["multiple"]),
-            bool(r["given_by_reference"]),
-        )
-        for r in raw["class_b"]
-    )
-    pharma = {
-        str(r["key"]): CardRadiopharmaceutical(
-            str(r["key"]),
-            str(r["name"]),
-            str(r["nuclide"]),
-            str(r["class"]),
-            float(r["baseline_mbq"]),
-            float(r["minimum_mbq"]),
-            str(r["citation"]),
-        )
-        for r in raw["radiopharmaceutical"]
-    }
-    return PaediatricCard(str(raw["source"]["id"]), {"B": rows}, pharma)
 
 
 def load_policy(name: str = "hotlab-policy") -> dict[str, PolicyValue]:

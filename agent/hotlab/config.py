@@ -50,6 +50,10 @@ class HotlabConfig:
     accuracy_fraction: float | None = None
     linearity_fraction: float | None = None
     mo99_breakthrough_kbq_per_mbq: float | None = None
+    unplanned_administration_window_s: float | None = None
+    # Nuclide settings used clinically: the daily constancy check reads each reference source on
+    # every one of them (and on the source's own setting), against its acceptance reading there.
+    clinical_settings: tuple[str, ...] = ()
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -83,6 +87,11 @@ class HotlabConfig:
                 problems.append((key, "must be a fraction > 0 and < 1"))
         if self.mo99_breakthrough_kbq_per_mbq is not None and self.mo99_breakthrough_kbq_per_mbq <= 0:
             problems.append(("mo99_breakthrough_kbq_per_mbq", "must be > 0"))
+        window = self.unplanned_administration_window_s
+        if window is not None and not 0 <= window <= 86400:
+            problems.append(("unplanned_administration_window_s", "must be 0–86400 s"))
+        if len(set(self.clinical_settings)) != len(self.clinical_settings):
+            problems.append(("clinical_settings", "lists a nuclide setting twice"))
         warning, action = self.constancy_warning_fraction, self.constancy_action_fraction
         if warning is not None and action is not None and warning >= action:
             problems.append(("constancy_warning_fraction", "must be below constancy_action_fraction"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["PreparationContext", "parse_context", "parse_time"]
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -98,12 +98,8 @@ def parse_context(args: dict[str, Any], pseudonymiser: Pseudonymiser, data: Hotl
             data.table5.lookup(context.exam, context.nuclide, context.chemical_form)
         except KeyError as exc:
             raise CommandError(f"{exc.args[0]} (exams: {', '.join(data.table5.exams)})") from exc
-    if (
-        context.radiopharmaceutical is not None
-        and context.radiopharmaceutical not in data.card.radiopharmaceuticals
-    ):
-        known = ", ".join(sorted(data.card.radiopharmaceuticals))
-        raise CommandError(
-            f"radiopharmaceutical {context.radiopharmaceutical!r} not on the EANM card data ({known})"
-        )
+    if context.radiopharmaceutical is not None:  # a card alias (tc99m_mdp) is kept as the card's key
+        pharma = data.card.find(context.radiopharmaceutical)
+        if pharma is not None:
+            context = replace(context, radiopharmaceutical=pharma.key)
     return context

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from agent.hotlab.config import POLICY_KEYS, SITE, HotlabConfig, resolve_policy
 from limits.hotlab_data import HotlabData, load_hotlab_data
 
-POLICY_ORDER = (*POLICY_KEYS, "mo99_breakthrough_kbq_per_mbq")
+POLICY_ORDER = (*POLICY_KEYS, "mo99_breakthrough_kbq_per_mbq", "unplanned_administration_window_s")
 
 
 def explain_hotlab(
@@ -58,6 +58,13 @@ def explain_hotlab(
         else "none configured: only entered retained activities are accepted"
     )
     lines.append(f"    discharge dose-rate conversion: {conversion}")
-    pharma = ", ".join(sorted(data.card.radiopharmaceuticals))
-    lines.append(f"    level paediatric: EANM card [{data.card.source_id}] for {pharma} [check]")
+    card = data.card
+    unchecked = sum(not p.checked for p in card.radiopharmaceuticals.values())
+    lines.append(
+        f"    level paediatric: EANM card [{card.source_id}], classes A/B/C, "
+        f"{len(card.radiopharmaceuticals)} radiopharmaceuticals ({unchecked} [check]); "
+        f"weight rule {card.weight_rule} — {card.weight_rule_citation}"
+    )
+    settings = ", ".join(config.clinical_settings) or "none: each source on its own setting only"
+    lines.append(f"    daily constancy on clinical settings: {settings}")
     return lines

@@ -20,13 +20,13 @@ from agent.clock import Clock, iso_utc
 from agent.commands.router import CommandRouter
 from agent.hotlab.config import HotlabConfig
 from agent.hotlab.context import PreparationContext, parse_context
+from agent.hotlab.findings import judge
 from agent.hotlab.pseudonym import Pseudonymiser
 from agent.hotlab.qc import HotlabStore, QcDesk
 from agent.hotlab.spot import SpotChecks
 from agent.hotlab.view import LiveState
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
 from drivers.model import Reading, Status
-from limits import hotlab as checks
 from limits.decay import decay_factor
 from limits.hotlab_data import HotlabData, load_hotlab_data
 from limits.stability import StabilityDetector, StabilityPolicy, StableMeasurement
@@ -50,7 +50,6 @@ class HotlabMonitor:
         self.context = PreparationContext()
         self.latch = AlarmLatch()
         self.publish: Callable[[Evaluation], None] = _unpublished  # set by the pipeline
-        self.last_tc99m_mbq: float | None = None
         self.measurements = 0
         self.live: LiveState | None = None  # what the live view shows
         self.spot = SpotChecks(
@@ -59,7 +58,6 @@ class HotlabMonitor:
             clock,
             self.pseudonymiser,
             self.qc.policy,
-            lambda: self.last_tc99m_mbq,
             lambda evaluation: self.publish(evaluation),
         )
 
@@ -100,7 +98,7 @@ class HotlabMonitor:
         if stable is None:
             return out
         if self.qc.wants_stable(nuclide):
-            self._merge(out, self.qc.take(stable.activity_mbq, wall))
+            self._merge(out, self.qc.take(stable.activity_mbq, wall, nuclide))
             return out
         self._measurement(reading, stable.activity_mbq, m.raw_value, m.raw_unit, stable, wall, out)
         return out
@@ -128,14 +126,13 @@ class HotlabMonitor:
     ) -> None:
         self.measurements += 1
         ctx = self.context
-        if stable.nuclide == "Tc-99m":
-            self.last_tc99m_mbq = activity
         for key in self.latch.keys("finding:"):
             cleared = self.latch.clear(key, "Superseded by a new activity measurement")
             if cleared is not None:
                 out.alarms.append(cleared)
         at_admin, decay = self._at_administration(activity, stable.nuclide, wall)
-        findings = self._findings(at_admin, stable.nuclide)
+        judged = judge(ctx, self.data, self.qc.policy, activity, at_admin, stable.nuclide, wall)
+        findings = judged.findings
         record: dict[str, Any] = {
             "nuclide": stable.nuclide,
             "chamber": stable.chamber,
@@ -153,6 +150,7 @@ class HotlabMonitor:
             "context": ctx.as_details(),
             "activity_at_administration": {"value": round(at_admin, 4), "unit": "MBq", **decay},
             "checks": [f.as_details() for f in findings],
+            "not_checked": judged.not_checked,
         }
         out.records.append(RecordNotice("activity", record))
         if ctx.nuclide is not None and ctx.nuclide != stable.nuclide:
@@ -162,6 +160,15 @@ class HotlabMonitor:
                 "activity_nuclide_mismatch",
                 f"Activimeter set to {stable.nuclide} but the preparation is {ctx.nuclide}",
                 record,
+            )
+        for missing in judged.not_checked:
+            self._alarm(
+                out,
+                f"finding:{missing['check']}_not_checked",
+                f"{missing['check']}_not_checked",
+                f"No {missing['check']} check: {missing['reason']}",
+                {"device": reading.device, **missing, "measured_at": record["measured_at"]},
+                "warning",
             )
         for f in findings:
             if f.exceeded:
@@ -183,7 +190,10 @@ class HotlabMonitor:
     ) -> tuple[float, dict[str, Any]]:
         planned = self.context.planned_administration
         if planned is None:
-            return activity, {"decay_corrected": False, "reason": "no planned administration time"}
+            return activity, {
+                "decay_corrected": False,
+                "reason": "no planned administration time: the activity as measured",
+            }
         half_life = self.data.half_lives.rows.get(nuclide)
         if half_life is None:
             return activity, {"decay_corrected": False, "reason": f"no half-life for {nuclide}"}
@@ -195,32 +205,6 @@ class HotlabMonitor:
             "half_life": half_life.as_given,
             "half_life_citation": half_life.citation,
         }
-
-    def _findings(self, activity: float, nuclide: str) -> list[checks.Finding]:
-        ctx, found = self.context, []
-        if ctx.prescribed_activity_mbq is not None:
-            found.append(
-                checks.check_prescribed(
-                    activity, ctx.prescribed_activity_mbq, self.qc.policy("prescribed_tolerance_fraction")
-                )
-            )
-        if ctx.exam is not None and ctx.nuclide == nuclide:
-            found.append(
-                checks.check_table5(activity, self.data.table5.lookup(ctx.exam, nuclide, ctx.chemical_form))
-            )
-        if ctx.weight_kg is not None and ctx.radiopharmaceutical is not None:
-            pharma = self.data.card.radiopharmaceuticals[ctx.radiopharmaceutical]
-            if pharma.nuclide == nuclide:
-                found.append(
-                    checks.check_paediatric(
-                        activity,
-                        self.data.card,
-                        pharma,
-                        ctx.weight_kg,
-                        self.qc.policy("paediatric_tolerance_fraction"),
-                    )
-                )
-        return found
 
     def _calibration(self, wall: datetime) -> dict[str, Any]:
         calibrated = date.fromisoformat(self.config.calibration_date)
@@ -246,9 +230,15 @@ class HotlabMonitor:
 
     # --- alarms ---------------------------------------------------------------------------------
     def _alarm(
-        self, out: Evaluation, key: str, alarm_type: str, message: str, details: dict[str, Any]
+        self,
+        out: Evaluation,
+        key: str,
+        alarm_type: str,
+        message: str,
+        details: dict[str, Any],
+        severity: str = "high",
     ) -> None:
-        notice = self.latch.raise_(key, alarm_type, "high", message, details)
+        notice = self.latch.raise_(key, alarm_type, severity, message, details)
         if notice is not None:
             out.alarms.append(notice)
 
@@ -289,7 +279,16 @@ class HotlabMonitor:
             self.context = PreparationContext()
             return {"context": {}}
         self.context = parse_context(args, self.pseudonymiser, self.data)
-        return {"context": self.context.as_details()}
+        ctx, card = self.context, self.data.card
+        warnings = []
+        if ctx.weight_kg is not None and (
+            ctx.radiopharmaceutical is None or card.find(ctx.radiopharmaceutical) is None
+        ):
+            warnings.append(
+                f"paediatric_not_checked: {ctx.radiopharmaceutical or 'no radiopharmaceutical'} is not on "
+                f"the EANM dosage card ({len(card.radiopharmaceuticals)} entries): no paediatric check"
+            )
+        return {"context": ctx.as_details(), "warnings": warnings}
 
     def cmd_qc(self, args: dict[str, Any]) -> dict[str, Any]:
         result, evaluation = self.qc.command(args, self.clock.wall())

@@ -13,7 +13,6 @@ __all__ = ["HotlabStore", "QcDesk"]
 
 from dataclasses import dataclass
 from datetime import datetime, time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,81 +20,13 @@ from agent.alarm_latch import AlarmLatch
 from agent.clock import iso_utc
 from agent.hotlab.config import SITE, HotlabConfig, resolve_policy
 from agent.hotlab.context import parse_time
+from agent.hotlab.store import HotlabStore
 from agent.notices import Evaluation, RecordNotice
-from agent.store.docstore import AtomicJSONStorage, DocStore
 from core.errors import CommandError
 from limits import activimeter_qc as qc
 from limits.hotlab_data import HotlabData, PolicyValue
 
 TESTS = ("constancy", "accuracy", "linearity", "background", "zero")
-SOURCES, RESULTS = "reference_sources", "qc_results"  # DocStore collections
-
-
-class HotlabStore:
-    """The box's memory of reference sources (keyed by serial) and QC results (keyed
-    `<local date>/<test>/<n>`), in a DocStore a physicist can read. A corrupt file is a StoreError,
-    never moved aside: the sources' certificates and the QC history are not to be started afresh."""
-
-    def __init__(self, path: str | Path) -> None:
-        _wrap_bare_rows(Path(path))
-        self.docs = DocStore(path, refuse_corrupt=True)
-
-    def put_source(self, source: qc.ReferenceSource) -> None:
-        self.docs.put(SOURCES, source.serial, source.as_document())
-
-    def source(self, serial: str) -> qc.ReferenceSource:
-        found = self.docs.get(SOURCES, serial)
-        if found is None:
-            known = ", ".join(self.docs.items(SOURCES)) or "none registered"
-            raise KeyError(f"no reference source with serial {serial!r} ({known})")
-        return qc.ReferenceSource(
-            str(found["serial"]),
-            str(found["nuclide"]),
-            float(found["certified_activity_mbq"]),
-            datetime.fromisoformat(str(found["certified_at"])),
-        )
-
-    def sources(self) -> list[dict[str, Any]]:
-        return list(self.docs.items(SOURCES).values())
-
-    def add_qc(self, document: dict[str, Any]) -> None:
-        prefix = f"{document['local_date']}/{document['test']}/"
-        n = sum(key.startswith(prefix) for key in self.docs.items(RESULTS)) + 1
-        self.docs.put(RESULTS, f"{prefix}{n}", document)
-
-    def qc_on(self, local_date: str, test: str) -> list[dict[str, Any]]:
-        """That day's results of `test`, oldest first."""
-        results = self.docs.items(RESULTS).values()
-        return [d for d in results if d.get("local_date") == local_date and d.get("test") == test]
-
-    def close(self) -> None:
-        self.docs.close()
-
-
-def _wrap_bare_rows(path: Path) -> None:
-    """Files written before the hot lab used DocStore held bare rows; wrap them as {key, doc} once.
-
-    Unreleased format (CHANGELOG), but `doseedge demo --station hotlab` keeps its file in var/.
-    """
-    try:
-        data = AtomicJSONStorage(path).read()
-    except (OSError, ValueError):
-        return  # DocStore reports what is wrong with the file
-    if not data or all("doc" in row for table in data.values() for row in table.values()):
-        return
-    keys: dict[str, int] = {}
-    for table_name, table in data.items():
-        for row_id, row in table.items():
-            if "doc" in row:
-                continue
-            if table_name == SOURCES:
-                key = str(row["serial"])
-            else:
-                prefix = f"{row.get('local_date')}/{row.get('test')}/"
-                keys[prefix] = keys.get(prefix, 0) + 1
-                key = f"{prefix}{keys[prefix]}"
-            table[row_id] = {"key": key, "doc": row}
-    AtomicJSONStorage(path).write(data)
 
 
 @dataclass(frozen=True)
@@ -103,6 +34,7 @@ class _Armed:
     test: str
     source: qc.ReferenceSource | None
     operator: str | None
+    pending: tuple[str, ...] = ()  # nuclide settings still to be read (constancy, accuracy)
 
 
 class QcDesk:
@@ -123,18 +55,50 @@ class QcDesk:
     def local_date(self, wall: datetime) -> str:
         return wall.astimezone(self.tz).date().isoformat()
 
-    def constancy_status(self, wall: datetime) -> str:
+    def constancy_settings(self, source: qc.ReferenceSource) -> tuple[str, ...]:
+        """The source's own setting, then every clinical setting of the station."""
+        return (source.nuclide, *(s for s in self.config.clinical_settings if s != source.nuclide))
+
+    def constancy_today(self, wall: datetime) -> tuple[str, list[str]]:
+        """(status, settings with no result today): fail > incomplete > warning > pass; or missing."""
         done = self.store.qc_on(self.local_date(wall), "constancy")
-        return str(done[-1]["result"]) if done else "missing"
+        if not done:
+            return "missing", list(self.config.clinical_settings)
+        latest: dict[str, str] = {}
+        for d in done:
+            source = d.get("source") or {}
+            latest[str(d.get("setting") or source.get("nuclide"))] = str(d["result"])
+        lacking = [s for s in self.config.clinical_settings if s not in latest]
+        results = set(latest.values())
+        if "fail" in results:
+            return "fail", lacking
+        if lacking:
+            return "incomplete", lacking
+        return ("warning" if "warning" in results else "pass"), lacking
+
+    def constancy_status(self, wall: datetime) -> str:
+        return self.constancy_today(wall)[0]
 
     # --- commands -------------------------------------------------------------------------------
     def register_source(self, args: dict[str, Any]) -> dict[str, Any]:
         try:
+            raw = args.get("acceptance_readings", [])
+            if not isinstance(raw, list):
+                raise TypeError("acceptance_readings must be a list of {setting, reading_mbq, measured_at}")
+            acceptance = tuple(
+                qc.AcceptanceReading(
+                    str(a["setting"]),
+                    float(a["reading_mbq"]),
+                    parse_time(a["measured_at"], "acceptance_readings[].measured_at"),
+                )
+                for a in raw
+            )
             source = qc.ReferenceSource(
                 str(args["serial"]),
                 str(args["nuclide"]),
                 float(args["certified_activity_mbq"]),
                 parse_time(args["certified_at"], "certified_at"),
+                acceptance,
             )
         except KeyError as exc:
             raise CommandError(
@@ -144,8 +108,10 @@ class QcDesk:
             raise CommandError(f"bad reference source: {exc}") from exc
         if source.nuclide not in self.data.half_lives:
             raise CommandError(f"no half-life for {source.nuclide!r}: cannot decay-correct this source")
-        if source.certified_activity_mbq <= 0:
-            raise CommandError("certified_activity_mbq must be > 0")
+        if source.certified_activity_mbq <= 0 or any(a.reading_mbq <= 0 for a in source.acceptance):
+            raise CommandError("certified_activity_mbq and every acceptance reading_mbq must be > 0")
+        if len({a.setting for a in source.acceptance}) != len(source.acceptance):
+            raise CommandError("acceptance_readings name a setting twice")
         self.store.put_source(source)
         return {"source": source.as_document(), "sources": len(self.store.sources())}
 
@@ -163,13 +129,29 @@ class QcDesk:
         if test == "linearity":
             assert source is not None
             return self._linearity(args, source, operator, wall)
+        settings: tuple[str, ...] = ()
+        if source is not None:
+            settings = self.constancy_settings(source) if test == "constancy" else (source.nuclide,)
+            if test == "constancy":
+                for setting in settings:  # refuse now, not when the source is in the well
+                    try:
+                        qc.constancy_baseline(source, setting, wall, self.data.half_lives.get(source.nuclide))
+                    except ValueError as exc:
+                        raise CommandError(str(exc)) from exc
         measured = args.get("measured_mbq")
         if measured is None:
-            self.armed = _Armed(test, source, operator)
-            return {"armed": test, "source_serial": source.serial if source else None}, Evaluation()
+            self.armed = _Armed(test, source, operator, settings)
+            return {
+                "armed": test,
+                "source_serial": source.serial if source else None,
+                "settings": list(settings),
+            }, Evaluation()
         if isinstance(measured, bool) or not isinstance(measured, int | float):
             raise CommandError("measured_mbq must be a number")
-        result = self.evaluate(test, float(measured), source, wall)
+        entered: str | None = args.get("setting", settings[0] if settings else None)
+        if source is not None and entered not in settings:
+            raise CommandError(f"setting must be one of {', '.join(settings)}")
+        result = self.evaluate(test, float(measured), source, wall, entered)
         return {"result": result.result, "message": result.message}, self.publish(
             result, source, operator, wall, "entered"
         )
@@ -202,32 +184,45 @@ class QcDesk:
 
     def wants_stable(self, nuclide: str) -> bool:
         armed = self.armed
-        return armed is not None and armed.source is not None and armed.source.nuclide == nuclide
+        return armed is not None and armed.source is not None and nuclide in armed.pending
 
-    def take(self, measured_mbq: float, wall: datetime) -> Evaluation:
+    def take(self, measured_mbq: float, wall: datetime, setting: str | None = None) -> Evaluation:
+        """The armed test's measurement; a constancy run stays armed until every setting is read."""
         armed = self.armed
         assert armed is not None
-        self.armed = None
-        result = self.evaluate(armed.test, measured_mbq, armed.source, wall)
+        pending = tuple(s for s in armed.pending if s != setting)
+        self.armed = _Armed(armed.test, armed.source, armed.operator, pending) if pending else None
+        result = self.evaluate(armed.test, measured_mbq, armed.source, wall, setting)
         return self.publish(result, armed.source, armed.operator, wall, "activimeter")
 
     def evaluate(
-        self, test: str, measured: float, source: qc.ReferenceSource | None, wall: datetime
+        self,
+        test: str,
+        measured: float,
+        source: qc.ReferenceSource | None,
+        wall: datetime,
+        setting: str | None = None,
     ) -> qc.QcResult:
         if test == "background":
             return qc.check_background(measured, self.config.background_max_mbq, f"{SITE}.background_max_mbq")
         if test == "zero":
             return qc.check_zero(measured, self.config.zero_tolerance_mbq, f"{SITE}.zero_tolerance_mbq")
         assert source is not None
-        expected = qc.expected_activity_mbq(source, wall, self.data.half_lives.get(source.nuclide))
+        half_life = self.data.half_lives.get(source.nuclide)
         if test == "constancy":
-            return qc.check_constancy(
+            expected, baseline = qc.constancy_baseline(source, setting or source.nuclide, wall, half_life)
+            result = qc.check_constancy(
                 measured,
                 expected,
                 self.policy("constancy_action_fraction"),
                 self.policy("constancy_warning_fraction"),
             )
-        return qc.check_accuracy(measured, expected, self.policy("accuracy_fraction"))
+            result.details.update(setting=setting or source.nuclide, baseline=baseline)
+            return result
+        expected = qc.expected_activity_mbq(source, wall, half_life)  # accuracy: the certificate
+        result = qc.check_accuracy(measured, expected, self.policy("accuracy_fraction"))
+        result.details.update(setting=source.nuclide, baseline={"kind": "certificate"})
+        return result
 
     def publish(
         self,
@@ -258,6 +253,8 @@ class QcDesk:
         self.store.add_qc(document)
         out = Evaluation(records=[RecordNotice("qc", document)])
         key = f"qc_{result.test}"
+        if result.test == "constancy":
+            key += f":{document['setting']}"  # one alarm per nuclide setting
         cleared = self.latch.clear(
             key, f"Activimeter {result.test} check passed again", {"device": self.device}
         )
@@ -266,11 +263,15 @@ class QcDesk:
         if result.result != "pass":
             severity = "high" if result.result == "fail" else "warning"
             raised = self.latch.raise_(
-                key, key, severity, f"Activimeter {result.message}", {"device": self.device, **document}
+                key,
+                f"qc_{result.test}",
+                severity,
+                f"Activimeter {result.message}",
+                {"device": self.device, **document},
             )
             if raised is not None:
                 out.alarms.append(raised)
-        if result.test == "constancy":
+        if result.test == "constancy" and self.constancy_today(wall)[0] not in ("missing", "incomplete"):
             missing = self.latch.clear(
                 "qc_constancy_missing", "Today's constancy check is done", {"device": self.device}
             )
@@ -282,17 +283,20 @@ class QcDesk:
         """Raise `qc_constancy_missing` once today is past the due time without a constancy check."""
         out = Evaluation()
         local = wall.astimezone(self.tz)
-        if local.time() < self.due or self.constancy_status(wall) != "missing":
+        status, lacking = self.constancy_today(wall)
+        if local.time() < self.due or status not in ("missing", "incomplete"):
             return out
+        on = f" on the {', '.join(lacking)} settings" if lacking else ""
         notice = self.latch.raise_(
             "qc_constancy_missing",
             "qc_constancy_missing",
             "warning",
-            f"No activimeter constancy check recorded today ({local.date().isoformat()}, "
+            f"No activimeter constancy check recorded today{on} ({local.date().isoformat()}, "
             f"due {self.config.constancy_due_local})",
             {
                 "device": self.device,
                 "local_date": local.date().isoformat(),
+                "settings_missing": lacking,
                 "citation": self.data.policy["constancy_action_fraction"].citation,
             },
         )

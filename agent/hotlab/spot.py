@@ -2,7 +2,8 @@
 
 `cmd/hotlab_discharge` checks a treated patient's retained activity against Table 6 (entered, or
 derived from a dose-rate reading with the site's conversion factor); `cmd/hotlab_eluate` checks a
-generator eluate's Mo-99 content (10 CFR 35.204). Each check is a record; an exceedance is a high
+generator eluate's Mo-99 content (10 CFR 35.204, every eluate), judged at the planned
+administration, with the time the eluate reaches the limit. Each check is a record; an exceedance is a high
 alarm that stays raised until the next check of the same kind. Pure logic in limits/hotlab.py.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 __all__ = ["SpotChecks"]
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from agent.alarm_latch import AlarmLatch
@@ -23,6 +25,8 @@ from core.errors import CommandError
 from limits import hotlab as checks
 from limits.hotlab_data import HotlabData, PolicyValue
 
+ELUATE_KEYS = ("mo99_kbq", "mo99_measured_at", "tc99m_mbq", "tc99m_measured_at")
+
 
 class SpotChecks:
     def __init__(
@@ -32,7 +36,6 @@ class SpotChecks:
         clock: Clock,
         pseudonymiser: Pseudonymiser,
         policy: Callable[[str], PolicyValue],
-        last_tc99m_mbq: Callable[[], float | None],
         publish: Callable[[Evaluation], None],
     ) -> None:
         self.config = config
@@ -40,7 +43,6 @@ class SpotChecks:
         self.clock = clock
         self.pseudonymiser = pseudonymiser
         self.policy = policy
-        self.last_tc99m_mbq = last_tc99m_mbq
         self.publish = publish
         self.latch = AlarmLatch()
 
@@ -87,27 +89,62 @@ class SpotChecks:
         }
 
     def eluate(self, args: dict[str, Any]) -> dict[str, Any]:
-        mo99 = _number(args, "mo99_kbq")
-        tc99m = _number(args, "tc99m_mbq") if "tc99m_mbq" in args else self.last_tc99m_mbq()
-        if tc99m is None or tc99m <= 0:
-            raise CommandError("give tc99m_mbq (no stable Tc-99m measurement yet)")
-        elapsed = 0.0
+        """Mo-99 per Tc-99m of one eluate, from two measurements each with its own time.
+
+        Every input is required: a Tc-99m activity taken from anything else (the last syringe,
+        yesterday's eluate) or without its time would be wrong by orders of magnitude.
+        """
+        missing = [k for k in ELUATE_KEYS if k not in args]
+        if missing:
+            raise CommandError(
+                f"missing {missing}: the Mo-99 and Tc-99m activities of this eluate and the time each "
+                "was measured are all required (the ratio grows by about 11 % per hour)"
+            )
+        mo99, tc99m = _number(args, "mo99_kbq"), _number(args, "tc99m_mbq")
+        if tc99m <= 0:
+            raise CommandError("tc99m_mbq must be > 0")
+        now = self.clock.wall()
+        mo99_at = parse_time(args["mo99_measured_at"], "mo99_measured_at")
+        tc99m_at = parse_time(args["tc99m_measured_at"], "tc99m_measured_at")
+        if max(mo99_at, tc99m_at) > now + timedelta(minutes=5):
+            raise CommandError("a measurement time is in the future")
+        planned = None
         if "planned_administration" in args:
-            elapsed = (
-                parse_time(args["planned_administration"], "planned_administration") - self.clock.wall()
-            ).total_seconds()
+            planned = parse_time(args["planned_administration"], "planned_administration")
         hl = self.data.half_lives
         level = self.policy("mo99_breakthrough_kbq_per_mbq")
-        finding = checks.check_mo99(
-            mo99, tc99m, level, hl.get("Mo-99").half_life_s, hl.get("Tc-99m").half_life_s, elapsed
+        finding, limit_at = checks.check_mo99(
+            mo99,
+            mo99_at,
+            tc99m,
+            tc99m_at,
+            now,
+            planned,
+            level,
+            hl.get("Mo-99").half_life_s,
+            hl.get("Tc-99m").half_life_s,
+        )
+        finding.details.update(
+            mo99_measured_at=iso_utc(mo99_at),
+            tc99m_measured_at=iso_utc(tc99m_at),
+            planned_administration=iso_utc(planned) if planned else None,
+            limit_reached_at=iso_utc(limit_at) if limit_at else None,
+            half_lives={n: hl.get(n).as_given + " — " + hl.get(n).citation for n in ("Mo-99", "Tc-99m")},
         )
         record = {
             "generator": args.get("generator"),
-            "checked_at": iso_utc(self.clock.wall()),
+            "checked_at": iso_utc(now),
             "check": finding.as_details(),
         }
         self._emit("eluate", finding, record)
-        return {"exceeded": finding.exceeded, "kbq_per_mbq": round(finding.value, 4), "level": level.value}
+        return {
+            "exceeded": finding.exceeded,
+            "kbq_per_mbq": round(finding.value, 4),
+            "ratio_now": finding.details["ratio_now"],
+            "ratio_at_administration": finding.details["ratio_at_administration"],
+            "limit_reached_at": iso_utc(limit_at) if limit_at else None,
+            "level": level.value,
+        }
 
     def _emit(self, kind: str, finding: checks.Finding, record: dict[str, Any]) -> None:
         """A record each time; an exceedance stays raised until the next check of that kind."""

@@ -56,7 +56,9 @@ def record_line(record: RecordNotice) -> str | None:
             + (f" (decayed to {at_admin['to']})" if at_admin.get("decay_corrected") else ""),
         ]
         lines += [_check_text(c) for c in d.get("checks", [])]
+        lines += [f"    NOT CHECKED {m['check']}: {m['reason']}" for m in d.get("not_checked", [])]
         return "\n".join(lines)
     if record.kind == "qc":
-        return f"== record/qc: {d['test']} {d['result'].upper()} — {d['message']}"
+        setting = f" on the {d['setting']} setting" if d.get("setting") else ""
+        return f"== record/qc: {d['test']} {d['result'].upper()}{setting} — {d['message']}"
     return None

@@ -56,5 +56,5 @@ def test_every_half_life_is_cited_and_unknown_nuclides_are_refused() -> None:
     assert all(h.citation for h in table.rows.values())
     assert not table.get("Mo-99").checked  # not in the reference: marked [check]
     assert table.get("Tc-99m").checked
-    with pytest.raises(KeyError, match="Lu-177"):
-        table.get("Lu-177")
+    with pytest.raises(KeyError, match="Pu-239"):
+        table.get("Pu-239")

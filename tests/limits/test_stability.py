@@ -71,3 +71,17 @@ def test_over_range_and_nuclide_change() -> None:
     # same source, operator switches the nuclide setting: a new measurement for the new setting
     hits = [det.sample(float(t), 48.0, "In-111", "1") for t in range(9, 13)]
     assert [m.nuclide for m in hits if m is not None] == ["In-111"]
+
+
+@pytest.mark.parametrize(("nuclide", "drop_in_window"), [("Rb-82", 0.027), ("O-15", 0.017)])
+def test_short_lived_nuclides_settle_once_decay_within_the_window_is_corrected(
+    nuclide: str, drop_in_window: float
+) -> None:
+    hl = load_half_lives().get(nuclide).half_life_s
+    assert 1 - 0.5 ** (3.0 / hl) == pytest.approx(drop_in_window, abs=0.001)
+    values = [(t * 0.5, 1500.0 * 0.5 ** (t * 0.5 / hl)) for t in range(20)]
+    corrected = StabilityDetector(StabilityPolicy(window_s=3.0, tolerance_fraction=0.01))
+    hits = [corrected.sample(t, v, nuclide, "1", half_life_s=hl) for t, v in values]
+    assert len([m for m in hits if m is not None]) == 1
+    raw = StabilityDetector(StabilityPolicy(window_s=3.0, tolerance_fraction=0.01))
+    assert all(raw.sample(t, v, nuclide, "1") is None for t, v in values)  # without the half-life: never

@@ -36,27 +36,40 @@ def test_lookup_of_every_row(row: object) -> None:
 
     assert isinstance(row, Table5Row)
     match = TABLE5.lookup(row.exam, row.nuclide, row.chemical_form)
-    assert row in match.rows
-    others = [r for r in match.rows if r is not row]
-    if not others:
-        assert match.max_activity_mbq == row.max_activity_mbq
-        assert match.ambiguous == row.ambiguous
-    else:  # the one duplicated pairing: myocardial SPECT, Tc-99m isonitriles, 300 vs 600 MBq
-        assert match.ambiguous
-        assert match.max_activity_mbq == min(r.max_activity_mbq for r in match.rows)
+    if row.row in match.set_aside:  # row 39: set aside for row 42, with the recorded reason
+        assert match.rows == (TABLE5.row(42),) and "SPECT" in match.reason
+        assert TABLE5.named(row.row).max_activity_mbq == row.max_activity_mbq
+        return
+    assert match.rows == (row,)
+    assert match.max_activity_mbq == row.max_activity_mbq
+    assert match.ambiguous == row.ambiguous
     assert f"row {row.row} " in match.citation and "Tableau 5" in match.citation
     by_exam = TABLE5.lookup(row.exam, row.nuclide)  # without the chemical form
     assert row in by_exam.rows
     assert by_exam.max_activity_mbq <= row.max_activity_mbq
 
 
-def test_the_duplicated_isonitriles_pairing_is_reported_not_hidden() -> None:
+def test_the_duplicated_isonitriles_pairing_is_resolved_with_a_recorded_reason() -> None:
     match = TABLE5.lookup("myocardial_spect", "Tc-99m", "isonitriles")
-    assert sorted(r.max_activity_mbq for r in match.rows) == [300.0, 600.0]
+    assert [r.row for r in match.rows] == [42] and match.set_aside == (39,)
     finding = check_table5(450.0, match)
-    assert finding.exceeded and finding.level == 300.0
-    assert finding.details["table5"]["ambiguous"] is True
-    assert "ambiguous" in finding.message
+    assert not finding.exceeded and finding.level == 600.0
+    details = finding.details["table5"]
+    assert details["set_aside_rows"] == [39] and "rows 1-2" in details["reason"]
+    assert "[check]" in details["reason"]
+    named = check_table5(450.0, TABLE5.named(39))  # a context naming row 39 is judged by it
+    assert named.exceeded and named.level == 300.0
+
+
+def test_globuline_3_is_read_as_mag3_and_the_row_is_named() -> None:
+    for exam, row, mbq in (("first_pass_blood_flow", 34, 400.0), ("renography", 54, 100.0)):
+        match = TABLE5.lookup(exam, "Tc-99m", "mag3")
+        assert [r.row for r in match.rows] == [row] and match.max_activity_mbq == mbq
+        assert "MAG3" in match.rows[0].note and "globuline 3" in match.rows[0].chemical_form_fr
+        finding = check_table5(mbq + 1, match)
+        assert f"row {row}" in finding.message
+        old_key = TABLE5.lookup(exam, "Tc-99m", "macroaggregated_globulin")
+        assert old_key.rows == match.rows and "read as 'mag3'" in old_key.read_as
 
 
 @pytest.mark.parametrize(
@@ -98,3 +111,11 @@ def test_table6_i131_discharge_level() -> None:
     level = load_discharge()["I-131"]
     assert level.max_activity_mbq == 1100.0
     assert "Tableau 6" in level.citation
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the user's seed is not next to this checkout")
+def test_table6_seed_line_is_the_value_not_the_header() -> None:
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    level = load_discharge()["I-131"]
+    line = int(level.citation.split("seed line ")[1].split(")")[0])
+    assert lines[line - 1].split("\t") == ["Iode - 131", "1100"]
