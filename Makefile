@@ -20,6 +20,7 @@ demo: $(STAMP)
 # Installs Mosquitto if missing (root with apt-get), lints, type-checks, runs the whole suite.
 test: $(STAMP)
 	bash scripts/ensure-mosquitto.sh
+	bash scripts/ensure-dicom-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

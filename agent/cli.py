@@ -1,4 +1,4 @@
-"""Command line: `doseedge run | check-config | demo | simulate | store status`."""
+"""Command line: `doseedge run | check-config | demo | simulate | store status | dicom read`."""
 
 from __future__ import annotations
 
@@ -88,12 +88,22 @@ def main(argv: list[str] | None = None) -> int:
     store_sub = store.add_subparsers(dest="store_command", required=True)
     status_cmd = store_sub.add_parser("status", help="depth, oldest unsent, evictions, size, integrity")
     status_cmd.add_argument("-c", "--config", required=True, type=Path)
+    dicom = sub.add_parser("dicom", help="DICOM dose reports (docs/dicom.md)")
+    dicom_read = dicom.add_subparsers(dest="dicom_command", required=True).add_parser(
+        "read", help="what doseedge reads from RDSR files: totals per plane, events, problems"
+    )
+    dicom_read.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    dicom_read.add_argument("--json", action="store_true", help="one JSON object per file per line")
     args = parser.parse_args(argv)
 
     if args.command == "simulate":
         # Block the signals so sigwait receives them (the pty thread keeps serving meanwhile).
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         return _simulate(args.name)
+    if args.command == "dicom":
+        from agent.dicom.cli import read_command
+
+        return read_command(args.paths, args.json, sys.stdout)
     configure_logging(args.verbose)
     try:
         if args.command == "check-config":
