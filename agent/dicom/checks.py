@@ -20,8 +20,11 @@ from limits.triggers import TriggerState, evaluate
 def report_totals(report: DoseReport) -> dict[str, float]:
     """kap (Gy·cm²), kar (mGy), fluoro_time (s) over all planes; a quantity no plane carries is absent."""
     totals: dict[str, float] = {}
-    for key, attr, scale in (("kap", "kap_gy_cm2", 1.0), ("kar", "dose_rp_gy", 1000.0),
-                             ("fluoro_time", "fluoro_time_s", 1.0)):
+    for key, attr, scale in (
+        ("kap", "kap_gy_cm2", 1.0),
+        ("kar", "dose_rp_gy", 1000.0),
+        ("fluoro_time", "fluoro_time_s", 1.0),
+    ):
         values = [getattr(p, attr) for p in report.planes if getattr(p, attr) is not None]
         if values:
             totals[key] = sum(values) * scale
@@ -77,7 +80,12 @@ class GuidanceMedians:
                     "median": {"value": round(median, 4), "unit": "mGy"},
                     "patients": len(window),
                     "window": self.window,
-                    "level": {"value": row.value, "unit": row.unit, "citation": row.citation, "check": row.check},
+                    "level": {
+                        "value": row.value,
+                        "unit": row.unit,
+                        "citation": row.citation,
+                        "check": row.check,
+                    },
                     "exceeded": median > row.value,
                 }
             )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from agent.dicom.files import read_report
-from agent.dicom.summary import DoseReport
+from agent.dicom.summary import DoseReport, Plane
 
 
 def _paths(args: Iterable[str]) -> list[Path]:
@@ -26,16 +26,19 @@ def _paths(args: Iterable[str]) -> list[Path]:
     return out
 
 
+_ROW = "{:<40} {:>5} {:>6} {:>5} {:>11} {:>9} {:>8} {:>10} {:>9}\n"
+
+
 def _cell(value: float | None, scale: float = 1.0, digits: int = 4) -> str:
     return "-" if value is None else f"{value * scale:.{digits}g}"
 
 
 def _table(reports: list[DoseReport], out: TextIO) -> None:
     header = ("file", "tid", "events", "plane", "KAP Gy·cm²", "Ka,r mGy", "fluoro s", "fluoro KAP", "acq KAP")
-    out.write("{:<40} {:>5} {:>6} {:>5} {:>11} {:>9} {:>8} {:>10} {:>9}\n".format(*header))
+    out.write(_ROW.format(*header))
     for r in reports:
         name = Path(r.file).name[:40]
-        rows = r.planes or [None]
+        rows: list[Plane | None] = list(r.planes) or [None]
         for n, p in enumerate(rows, 1):
             cells = (
                 ("-",) * 5
@@ -48,10 +51,8 @@ def _table(reports: list[DoseReport], out: TextIO) -> None:
                     _cell(p.acquisition_kap_gy_cm2),
                 )
             )
-            out.write(
-                f"{name if n == 1 else '':<40} {r.template or '-':>5} {r.events:>6} "
-                f"{n if p else '-':>5} {cells[0]:>11} {cells[1]:>9} {cells[2]:>8} {cells[3]:>10} {cells[4]:>9}\n"
-            )
+            row = (name if n == 1 else "", r.template or "-", r.events, n if p else "-", *cells)
+            out.write(_ROW.format(*row))
         if r.administered_mbq is not None:
             out.write(f"{'':<40} administered activity {r.administered_mbq:g} MBq\n")
         for problem in r.problems:

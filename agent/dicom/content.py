@@ -20,8 +20,17 @@ Item = Any  # a pydicom Dataset holding one content item
 
 # Canonical unit per dimension and the factor from each UCUM spelling seen in real reports.
 UNITS: dict[str, dict[str, float]] = {
-    "Gy.cm2": {"Gy.cm2": 1.0, "Gy.m2": 1e4, "Gym2": 1e4, "dGy.cm2": 0.1, "cGy.cm2": 0.01,
-               "mGy.cm2": 1e-3, "uGy.m2": 1e-2, "uGy.cm2": 1e-6, "mGy.m2": 10.0},
+    "Gy.cm2": {
+        "Gy.cm2": 1.0,
+        "Gy.m2": 1e4,
+        "Gym2": 1e4,
+        "dGy.cm2": 0.1,
+        "cGy.cm2": 0.01,
+        "mGy.cm2": 1e-3,
+        "uGy.m2": 1e-2,
+        "uGy.cm2": 1e-6,
+        "mGy.m2": 10.0,
+    },
     "Gy": {"Gy": 1.0, "dGy": 0.1, "cGy": 0.01, "mGy": 1e-3, "uGy": 1e-6},
     "s": {"s": 1.0, "ms": 1e-3, "min": 60.0, "h": 3600.0},
     "mGy": {"mGy": 1.0, "Gy": 1e3, "uGy": 1e-3},

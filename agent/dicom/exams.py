@@ -25,19 +25,30 @@ TABLE3 = "dz-2015-table3-mammography"
 
 # Target Region codes (SNOMED, legacy SRT/SNM3 spellings and SCT) → the tables' exam keys.
 _REGION = {
-    "T-D3000": "chest", "51185008": "chest",
-    "T-D4000": "abdomen", "818981001": "abdomen",
-    "T-D6000": "pelvis", "12921003": "pelvis",
-    "T-15710": "hip_joint", "24136001": "hip_joint",
-    "T-D1100": "head", "69536005": "head",
-    "T-11100": "skull", "89546000": "skull",
-    "T-11503": "lumbar_spine", "122496007": "lumbar_spine",
-    "T-11502": "thoracic_spine", "122495006": "thoracic_spine",
+    "T-D3000": "chest",
+    "51185008": "chest",
+    "T-D4000": "abdomen",
+    "818981001": "abdomen",
+    "T-D6000": "pelvis",
+    "12921003": "pelvis",
+    "T-15710": "hip_joint",
+    "24136001": "hip_joint",
+    "T-D1100": "head",
+    "69536005": "head",
+    "T-11100": "skull",
+    "89546000": "skull",
+    "T-11503": "lumbar_spine",
+    "122496007": "lumbar_spine",
+    "T-11502": "thoracic_spine",
+    "122495006": "thoracic_spine",
 }
 _VIEW = {
-    "R-10206": "AP", "399348003": "AP",
-    "R-10214": "PA", "399300004": "PA",
-    "R-10232": "LAT", "399067008": "LAT",
+    "R-10206": "AP",
+    "399348003": "AP",
+    "R-10214": "PA",
+    "399300004": "PA",
+    "R-10232": "LAT",
+    "399067008": "LAT",
 }
 _CT_EXAM = {"head": "head", "abdomen": "abdomen", "lumbar_spine": "lumbar_spine"}
 _RADIOGRAPHY_EXAM = {"abdomen": "abdomen_ivu_cholecystography", "head": "skull"}

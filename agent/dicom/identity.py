@@ -13,6 +13,7 @@ __all__ = ["deterministic_uid", "identity_for"]
 import uuid
 from typing import Any
 
+from agent.dicom.fields import table
 from agent.dicom.sr_build import Identity
 
 _NAMESPACE = uuid.UUID("7d6f2f4e-5a1c-4f0e-9a57-3c1f0d2b9e11")  # doseedge's own, fixed forever
@@ -28,11 +29,9 @@ def _text(value: Any, limit: int) -> str:
 
 
 def identity_for(station: str, record_id: str, record: dict[str, Any]) -> Identity:
-    patient = record.get("patient") if isinstance(record.get("patient"), dict) else None
-    study = record.get("study") if isinstance(record.get("study"), dict) else {}
-    context = record.get("context") if isinstance(record.get("context"), dict) else {}
-    patient = patient or (context.get("patient") if isinstance(context.get("patient"), dict) else None)
-    patient_id = _text((patient or {}).get("id") or context.get("patient_id"), 64)
+    study, context = table(record, "study"), table(record, "context")
+    patient = table(record, "patient") or table(context, "patient")
+    patient_id = _text(patient.get("id") or context.get("patient_id"), 64)
     study_uid = _text(study.get("study_instance_uid"), 64) or deterministic_uid(station, record_id, "study")
     uids = {
         "study_uid": study_uid,
@@ -41,11 +40,11 @@ def identity_for(station: str, record_id: str, record: dict[str, Any]) -> Identi
         "accession": _text(study.get("accession_number"), 16),
     }
     if patient_id:
-        sex = _text((patient or {}).get("sex"), 1).upper()
-        birth = _text((patient or {}).get("birth_date"), 10).replace("-", "")
+        sex = _text(patient.get("sex"), 1).upper()
+        birth = _text(patient.get("birth_date"), 10).replace("-", "")
         return Identity(
             patient_id=patient_id,
-            patient_name=_text((patient or {}).get("name"), 64),
+            patient_name=_text(patient.get("name"), 64),
             birth_date=birth if len(birth) == 8 and birth.isdigit() else "",
             sex=sex if sex in {"M", "F", "O"} else "",
             generated=False,

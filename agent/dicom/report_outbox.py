@@ -51,8 +51,11 @@ class ReportOutbox:
         return path
 
     def pending(self) -> list[Path]:
-        return sorted(self.reports / f"{marker.name}.dcm" for marker in self.queue_dir.iterdir()
-                      if not marker.name.startswith("."))
+        return sorted(
+            self.reports / f"{marker.name}.dcm"
+            for marker in self.queue_dir.iterdir()
+            if not marker.name.startswith(".")
+        )
 
     def sent(self, report: Path) -> None:
         (self.queue_dir / report.stem).unlink(missing_ok=True)

@@ -24,13 +24,14 @@ from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.dicom.checks import GuidanceMedians, report_totals, trigger_crossings
 from agent.dicom.config import DicomConfig
+from agent.dicom.fields import KAP_UNITS, quantity, table
 from agent.dicom.files import read_report
 from agent.dicom.identity import identity_for
 from agent.dicom.network import StorageScp, send_report
 from agent.dicom.report_outbox import ReportOutbox
 from agent.dicom.summary import DoseReport
 from agent.dicom.write_nm import nm_report
-from agent.dicom.write_xray import Calibration, quantity, xray_report
+from agent.dicom.write_xray import Calibration, xray_report
 from agent.notices import Evaluation, RecordNotice
 from limits.triggers import TriggerState, evaluate
 
@@ -81,21 +82,31 @@ class DicomStation:
         who = identity_for(self.station, procedure_id, record)
         d = self.dicom
         calibration = Calibration(d.calibration_factor, d.calibration_date, d.calibration_uncertainty_percent)
-        ds = xray_report(record, runs, who, self.station, self.equipment, calibration, self.by_dosimeter,
-                         self.clock.wall())
-        totals = record.get("totals") if isinstance(record.get("totals"), dict) else {}
-        extra = {"procedure_id": procedure_id, "events": len(runs),
-                 "kap": {"value": quantity(totals.get("kap"), "Gy·cm²", "Gy.cm2"), "unit": "Gy.cm2"}}
+        ds = xray_report(
+            record, runs, who, self.station, self.equipment, calibration, self.by_dosimeter, self.clock.wall()
+        )
+        totals = table(record, "totals")
+        extra = {
+            "procedure_id": procedure_id,
+            "events": len(runs),
+            "kap": {"value": quantity(totals.get("kap"), *KAP_UNITS), "unit": "Gy.cm2"},
+        }
         self._store(ds, "xray", who.generated, extra)
         self.outbox.forget_runs(procedure_id)
 
     def _write_activity(self, record: dict[str, Any]) -> None:
-        key = json.dumps([record.get(k) for k in ("measured_at", "device", "nuclide", "activity")], default=str)
+        key = json.dumps(
+            [record.get(k) for k in ("measured_at", "device", "nuclide", "activity")], default=str
+        )
         record_id = "activity-" + hashlib.sha256(key.encode()).hexdigest()[:24]
         who = identity_for(self.station, record_id, record)
         ds = nm_report(record, record_id, who, self.station, self.equipment, self.clock.wall())
-        self._store(ds, "radiopharmaceutical", who.generated, {"activity_record": record_id,
-                                                                "nuclide": record.get("nuclide")})
+        self._store(
+            ds,
+            "radiopharmaceutical",
+            who.generated,
+            {"activity_record": record_id, "nuclide": record.get("nuclide")},
+        )
 
     def _store(self, ds: Any, report: str, generated: bool, extra: dict[str, Any]) -> None:
         from io import BytesIO
@@ -107,11 +118,24 @@ class DicomStation:
             self.counters["reports_already_written"] += 1
             return
         self.counters["reports_written"] += 1
-        peer = f"{self.dicom.peer_ae_title}@{self.dicom.peer_host}:{self.dicom.peer_port}" if self.dicom.peer_host else None
-        self._hold(RecordNotice("dicom_report", {
-            "report": report, "sop_instance_uid": str(ds.SOPInstanceUID), "file": path.name,
-            "identity_generated": generated, "queued_for": peer, **extra,
-        }))
+        peer = (
+            f"{self.dicom.peer_ae_title}@{self.dicom.peer_host}:{self.dicom.peer_port}"
+            if self.dicom.peer_host
+            else None
+        )
+        self._hold(
+            RecordNotice(
+                "dicom_report",
+                {
+                    "report": report,
+                    "sop_instance_uid": str(ds.SOPInstanceUID),
+                    "file": path.name,
+                    "identity_generated": generated,
+                    "queued_for": peer,
+                    **extra,
+                },
+            )
+        )
 
     def _hold(self, notice: RecordNotice) -> None:
         self._held.append(notice)
@@ -137,7 +161,9 @@ class DicomStation:
                 error = f"{type(exc).__name__}: {exc}"
             if error:
                 if not self.peer_error:
-                    log.warning("DICOM peer not reachable, %d report(s) wait: %s", len(self.outbox.pending()), error)
+                    log.warning(
+                        "DICOM peer not reachable, %d report(s) wait: %s", len(self.outbox.pending()), error
+                    )
                 self.peer_error = error
                 self.counters["send_failures"] += 1
                 return sent
@@ -147,7 +173,12 @@ class DicomStation:
             self.outbox.sent(path)
             self.counters["reports_sent"] += 1
             sent += 1
-            self._hold(RecordNotice("dicom_sent", {"sop_instance_uid": path.stem, "peer": f"{d.peer_ae_title}@{d.peer_host}:{d.peer_port}"}))
+            self._hold(
+                RecordNotice(
+                    "dicom_sent",
+                    {"sop_instance_uid": path.stem, "peer": f"{d.peer_ae_title}@{d.peer_host}:{d.peer_port}"},
+                )
+            )
         return sent
 
     # --- reading -------------------------------------------------------------------------------
@@ -165,7 +196,9 @@ class DicomStation:
         if report.kind == "radiopharmaceutical" and report.administered_mbq is not None:
             body["administered_activity"] = {"value": round(report.administered_mbq, 3), "unit": "MBq"}
         for median in self.medians.add(report):
-            records.append(RecordNotice("dicom_guidance", {"sop_instance_uid": report.sop_instance_uid, **median}))
+            records.append(
+                RecordNotice("dicom_guidance", {"sop_instance_uid": report.sop_instance_uid, **median})
+            )
         return records
 
     def _patient(self, patient_id: str, totals: dict[str, float]) -> list[dict[str, Any]]:
@@ -174,7 +207,10 @@ class DicomStation:
         sums = {k: sums.get(k, 0.0) + totals.get(k, 0.0) for k in set(sums) | set(totals)}
         state, crossings = evaluate(state, sums, self.config.triggers.levels)
         self.patients[patient_id] = (sums, state)
-        return [{"id": c.level.id, "level": c.level.describe(c.index), "value": round(c.value, 4)} for c in crossings]
+        return [
+            {"id": c.level.id, "level": c.level.describe(c.index), "value": round(c.value, 4)}
+            for c in crossings
+        ]
 
     def scan_watch_folder(self) -> list[RecordNotice]:
         folder = Path(self.dicom.watch_folder)

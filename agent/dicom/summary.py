@@ -92,7 +92,9 @@ def summarise(ds: Any, file: str) -> DoseReport:
     report.study_uid = _text(ds, "StudyInstanceUID") or ""
     root = name_of(ds)
     if root not in _ROOTS:
-        report.problems.append(f"not a dose report: root concept {root} (SOP class {_text(ds, 'SOPClassUID')})")
+        report.problems.append(
+            f"not a dose report: root concept {root} (SOP class {_text(ds, 'SOPClassUID')})"
+        )
         return report
     report.template = _template(ds, root, report.problems)
     if report.template == "10021":

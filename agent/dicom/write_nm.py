@@ -15,9 +15,9 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from agent.dicom.codes import RADIOPHARMACEUTICAL_SR
+from agent.dicom.fields import quantity, table
 from agent.dicom.identity import deterministic_uid
 from agent.dicom.sr_build import Identity, code, container, datetime_item, document, num_item, uid_item
-from agent.dicom.write_xray import quantity
 
 MBQ = ("MBq", "MBq")
 # Radionuclide codes (SNOMED CT, CID 18 "Radiopharmaceutical Isotope").
@@ -41,19 +41,34 @@ def _moment(value: Any, fallback: datetime) -> datetime:
 
 
 def nm_report(
-    record: dict[str, Any], record_id: str, who: Identity, station: str, equipment: dict[str, str], when: datetime
+    record: dict[str, Any],
+    record_id: str,
+    who: Identity,
+    station: str,
+    equipment: dict[str, str],
+    when: datetime,
 ) -> Dataset:
     measured = quantity(record.get("activity"), "MBq") or 0.0
     administered = quantity(record.get("activity_at_administration"), "MBq")
-    context = record.get("context") if isinstance(record.get("context"), dict) else {}
+    context = table(record, "context")
     started = _moment(context.get("planned_administration") or record.get("measured_at"), when)
     admin = [
-        uid_item("CONTAINS", ("113503", "DCM", "Radiopharmaceutical Administration Event UID"),
-                 deterministic_uid(station, record_id, "administration")),
+        uid_item(
+            "CONTAINS",
+            ("113503", "DCM", "Radiopharmaceutical Administration Event UID"),
+            deterministic_uid(station, record_id, "administration"),
+        ),
         datetime_item("CONTAINS", ("123003", "DCM", "Radiopharmaceutical Start DateTime"), started),
-        num_item("CONTAINS", ("113507", "DCM", "Administered activity"), administered if administered is not None else measured, MBQ),
+        num_item(
+            "CONTAINS",
+            ("113507", "DCM", "Administered activity"),
+            administered if administered is not None else measured,
+            MBQ,
+        ),
         num_item("CONTAINS", ("113508", "DCM", "Pre-Administration Measured Activity"), measured, MBQ),
-        code("CONTAINS", ("113540", "DCM", "Activity Measurement Device"), ("113541", "DCM", "Dose Calibrator")),
+        code(
+            "CONTAINS", ("113540", "DCM", "Activity Measurement Device"), ("113541", "DCM", "Dose Calibrator")
+        ),
     ]
     nuclide = NUCLIDES.get(str(record.get("nuclide", "")))
     if nuclide is not None:

@@ -31,8 +31,10 @@ ACTIVITY_RECORD: dict[str, Any] = {  # the fields agent/hotlab/monitor.py puts i
 
 
 def dicom_toml(outbox: Path, extra: str = "") -> str:
-    return carm_toml() + f'\n[dicom]\noutbox_folder = "{outbox}"\ncalibration_factor = 1.02\n' \
+    return (
+        carm_toml() + f'\n[dicom]\noutbox_folder = "{outbox}"\ncalibration_factor = 1.02\n'
         f'calibration_date = "2026-01-15"\ncalibration_uncertainty_percent = 5.0\n{extra}\n'
+    )
 
 
 def station(outbox: Path, extra: str = "") -> tuple[DicomStation, list[Evaluation]]:
@@ -43,7 +45,9 @@ def station(outbox: Path, extra: str = "") -> tuple[DicomStation, list[Evaluatio
 
 def live_procedure_records() -> list[RecordNotice]:
     """Two beam-on runs (fluoroscopy at 20 then 40 mGy/min), then idle until the procedure closes."""
-    procedure = Procedure.from_esak([(2.0, 0.0), (20.0, 20.0), (5.0, 0.0), (10.0, 40.0), (70.0, 0.0)], GEOMETRY)
+    procedure = Procedure.from_esak(
+        [(2.0, 0.0), (20.0, 20.0), (5.0, 0.0), (10.0, 40.0), (70.0, 0.0)], GEOMETRY
+    )
     room = Room(procedure)
     room.run(107.0, 0.25)
     assert len(room.record("procedure")) == 1

@@ -23,14 +23,39 @@ FLUORO = {
     # Gy.m2, legacy SRT code for the fluoroscopy event type
     "RF-No-kVp-and-others.dcm": (20, 0.2954178618, 1.313381045e-3, 0.2954178618, 1.313381045e-3, 19.4, 0, 0),
     # dGy.cm2 and Dose (RP) in mGy, TEXT reference point
-    "RF-RDSR-Canon-Ultimaxi-mGyDoseAtRP.dcm": (18, 12.6596, 0.030573, 10.6281, 0.025664, 111.0, 2.0315, 0.004909),
+    "RF-RDSR-Canon-Ultimaxi-mGyDoseAtRP.dcm": (
+        18,
+        12.6596,
+        0.030573,
+        10.6281,
+        0.025664,
+        111.0,
+        2.0315,
+        0.004909,
+    ),
     "RF-RDSR-Eurocolumbus.dcm": (4, 0.09, 0.000394, 0, 0, 0, 0.09, 0.000394),
     # no template identifier
-    "RF-RDSR-GE-OECEliteMiniView.dcm": (22, 0.013316568, 2.2034578e-4, 0.013316568, 2.2034578e-4, 11.18, 0, 0),
+    "RF-RDSR-GE-OECEliteMiniView.dcm": (
+        22,
+        0.013316568,
+        2.2034578e-4,
+        0.013316568,
+        2.2034578e-4,
+        11.18,
+        0,
+        0,
+    ),
     # "Dose(RP) Total" spelled without a space: matched by code, not meaning
     "RF-RDSR-GE.dcm": (8, 2.4126, 0.0117317, 2.4126, 0.0117317, 72.46, 0, 0),
     "RF-RDSR-Philips_Allura.dcm": (
-        3, 1.5356864017, 0.00427128035068, 0.10558274005, 0.00029308116866, 13.0, 1.4301036616, 0.00397819918202
+        3,
+        1.5356864017,
+        0.00427128035068,
+        0.10558274005,
+        0.00029308116866,
+        13.0,
+        1.4301036616,
+        0.00397819918202,
     ),
     # Gym2
     "RF-RDSR-Siemens-Zee.dcm": (8, 0.16, 0.00252, 0.16, 0.00252, 28.0, 0, 0),
@@ -47,7 +72,9 @@ def run_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> list[dict[str,
 
 
 @pytest.mark.parametrize("name", sorted(FLUORO))
-def test_fluoroscopy_totals_match_the_accumulated_container(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fluoroscopy_totals_match_the_accumulated_container(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (got,) = run_json(capsys, DATA / name)
     events, *totals = FLUORO[name]
     assert got["events"] == events
@@ -57,13 +84,23 @@ def test_fluoroscopy_totals_match_the_accumulated_container(name: str, capsys: p
         assert plane[key] == pytest.approx(want, rel=1e-5), key
 
 
-def test_every_shared_file_is_read_with_exactly_the_contract_fields(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_shared_file_is_read_with_exactly_the_contract_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     files = sorted(DATA.glob("*.dcm"))
     assert len(files) == 15
     got = run_json(capsys, *files)
     assert len(got) == len(files)
     for line, path in zip(got, files, strict=True):
-        assert set(line) == {"file", "sop_instance_uid", "template", "manufacturer", "events", "planes", "problems"}
+        assert set(line) == {
+            "file",
+            "sop_instance_uid",
+            "template",
+            "manufacturer",
+            "events",
+            "planes",
+            "problems",
+        }
         assert line["file"] == str(path)
         assert line["template"] in {"10001", "10011", "10021"}
         assert str(line["sop_instance_uid"]).startswith("1.")

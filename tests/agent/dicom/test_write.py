@@ -38,9 +38,20 @@ def test_procedure_report_is_valid_and_reads_back_with_the_same_totals(
     # no acquisition run: all of the meter's KAP is fluoroscopy, including what counted between runs
     assert plane["fluoro_kap_gy_cm2"] == plane["kap_gy_cm2"]
     assert plane["acquisition_kap_gy_cm2"] == 0
-    events = [i for i in pydicom.dcmread(report).ContentSequence if i.ConceptNameCodeSequence[0].CodeValue == "113706"]
-    event_kap = [float(next(c for c in e.ContentSequence if c.ConceptNameCodeSequence[0].CodeValue == "122130")
-                       .MeasuredValueSequence[0].NumericValue) * 1e4 for e in events]
+    events = [
+        i
+        for i in pydicom.dcmread(report).ContentSequence
+        if i.ConceptNameCodeSequence[0].CodeValue == "113706"
+    ]
+    event_kap = [
+        float(
+            next(c for c in e.ContentSequence if c.ConceptNameCodeSequence[0].CodeValue == "122130")
+            .MeasuredValueSequence[0]
+            .NumericValue
+        )
+        * 1e4
+        for e in events
+    ]
     assert event_kap == pytest.approx([r["kap"]["value"] for r in runs], rel=1e-6)
     (evaluation,) = published
     (written,) = evaluation.records
@@ -62,14 +73,24 @@ def test_one_report_per_procedure_even_when_the_record_comes_again(tmp_path: Pat
 def test_patient_from_the_procedure_context_and_generated_otherwise(tmp_path: Path) -> None:
     records = live_procedure_records()
     procedure = next(r for r in records if r.kind == "procedure")
-    with_patient = {**procedure.details, "procedure_id": "p-ctx", "patient": {"id": "H123", "name": "DOE^JANE", "sex": "F"},
-                    "study": {"study_instance_uid": "1.2.3.4.5", "accession_number": "ACC9"}}
+    with_patient = {
+        **procedure.details,
+        "procedure_id": "p-ctx",
+        "patient": {"id": "H123", "name": "DOE^JANE", "sex": "F"},
+        "study": {"study_instance_uid": "1.2.3.4.5", "accession_number": "ACC9"},
+    }
     dicom, _ = station(tmp_path)
     dicom.on_record(RecordNotice("procedure", with_patient))
     dicom.on_record(procedure)
-    by_patient = {ds.PatientID: ds for ds in (pydicom.dcmread(p) for p in (tmp_path / "reports").glob("*.dcm"))}
+    by_patient = {
+        ds.PatientID: ds for ds in (pydicom.dcmread(p) for p in (tmp_path / "reports").glob("*.dcm"))
+    }
     known = by_patient.pop("H123")
-    assert (known.PatientName, known.StudyInstanceUID, known.AccessionNumber) == ("DOE^JANE", "1.2.3.4.5", "ACC9")
+    assert (known.PatientName, known.StudyInstanceUID, known.AccessionNumber) == (
+        "DOE^JANE",
+        "1.2.3.4.5",
+        "ACC9",
+    )
     assert "IssuerOfPatientID" not in known
     (generated,) = by_patient.values()
     assert generated.PatientID.startswith("DOSEEDGE-") and generated.IssuerOfPatientID == "DOSEEDGE-GENERATED"
