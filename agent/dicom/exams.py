@@ -9,15 +9,13 @@ dose, with or without grid. An event no row fits is simply not compared.
 
 from __future__ import annotations
 
-__all__ = ["exam_values"]
+__all__ = ["ExamValue", "exam_values"]
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from agent.dicom import codes as c
 from agent.dicom.content import find_all, first, num, value_code
-
-if TYPE_CHECKING:
-    from agent.dicom.summary import ExamValue
 
 TABLE1 = "dz-2015-table1-radiography"
 TABLE2 = "dz-2015-table2-ct"
@@ -54,14 +52,22 @@ _CT_EXAM = {"head": "head", "abdomen": "abdomen", "lumbar_spine": "lumbar_spine"
 _RADIOGRAPHY_EXAM = {"abdomen": "abdomen_ivu_cholecystography", "head": "skull"}
 
 
+@dataclass(frozen=True)
+class ExamValue:
+    """One value a guidance table speaks of (Tables 1–3), found in the report."""
+
+    table: str  # dz-2015-table1-radiography | …table2-ct | …table3-mammography
+    key: tuple[tuple[str, str], ...]  # the guidance row's key: exam, projection, grid
+    value_mgy: float
+    quantity: str  # what was read: dose_rp, ctdivol, agd
+
+
 def _region(event: Any) -> str | None:
     code = value_code(first(event, c.TARGET_REGION))
     return _REGION.get(code[0]) if code else None
 
 
 def exam_values(ds: Any, kind: str, problems: list[str]) -> list[ExamValue]:
-    from agent.dicom.summary import ExamValue
-
     out: list[ExamValue] = []
     if kind == "ct":
         for n, event in enumerate(find_all(ds, c.CT_ACQUISITION), 1):

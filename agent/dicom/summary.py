@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.dicom import codes as c
 from agent.dicom.content import Item, children, find_all, first, name_of, num, value_code
-from agent.dicom.exams import exam_values
+from agent.dicom.exams import ExamValue, exam_values
 
 PLANE_FIELDS = (
     ("kap_gy_cm2", c.DAP_TOTAL, "Gy.cm2"),
@@ -37,16 +37,6 @@ class Plane:
     fluoro_time_s: float | None = None
     acquisition_kap_gy_cm2: float | None = None
     acquisition_dose_rp_gy: float | None = None
-
-
-@dataclass(frozen=True)
-class ExamValue:
-    """One value a guidance table speaks of (Tables 1–3), found in the report."""
-
-    table: str  # dz-2015-table1-radiography | …table2-ct | …table3-mammography
-    key: tuple[tuple[str, str], ...]  # the guidance row's key: exam, projection, grid
-    value_mgy: float
-    quantity: str  # what was read: dose_rp, ctdivol, agd
 
 
 @dataclass

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from agent.dicom.checks import GuidanceMedians
-from agent.dicom.summary import DoseReport, ExamValue
+from agent.dicom.exams import ExamValue
+from agent.dicom.summary import DoseReport
 from tests.agent.dicom.station_fixtures import free_port, station
 from tests.agent.room import kap_triggers
 
