@@ -1,7 +1,8 @@
 """Reading real RDSRs from several vendors (OpenREM's public test files, tests/agent/dicom/data/).
 
-The expected totals are the values in each file's Accumulated X-Ray Dose Data container (read with
-dcmtk's dsrdump, converted by hand to Gy·cm², Gy and s), not the parser's own output.
+The expected totals are the values in each file's Accumulated X-Ray Dose Data container, read with
+dcmtk's `dsrdump -Ee` (Eurocolumbus: with a plain pydicom walk of the content tree, dsrdump stops on it)
+and converted by hand to Gy·cm², Gy and s — not the parser's own output.
 """
 
 from __future__ import annotations
