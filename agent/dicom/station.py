@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import shutil
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,7 @@ from agent.dicom.report_outbox import ReportOutbox
 from agent.dicom.summary import DoseReport
 from agent.dicom.write_nm import nm_report
 from agent.dicom.write_xray import Calibration, xray_report
-from agent.notices import Evaluation, RecordNotice
+from agent.notices import AlarmNotice, Evaluation, RecordNotice
 from limits.triggers import TriggerState, evaluate
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,12 @@ class DicomStation:
         self.counters: Counter[str] = Counter()
         self.peer_error = ""
         self._held: list[RecordNotice] = []
+        self._alarms: list[AlarmNotice] = []
+        # One id per station, so an outage raised before a restart is cleared by the first send after it.
+        self._peer_alarm_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"doseedge:{self.station}:dicom_peer"))
         self.scp: StorageScp | None = None
+        if self.outbox.queue and self.outbox.pending():
+            self.peer_error = "reports queued before the agent started"
         fluoro = config.fluoroscopy
         self.by_dosimeter = bool(fluoro and fluoro.dap_meter)
         model = ", ".join(sorted({d.driver for d in config.devices})) or "doseedge agent"
@@ -118,11 +124,7 @@ class DicomStation:
             self.counters["reports_already_written"] += 1
             return
         self.counters["reports_written"] += 1
-        peer = (
-            f"{self.dicom.peer_ae_title}@{self.dicom.peer_host}:{self.dicom.peer_port}"
-            if self.dicom.peer_host
-            else None
-        )
+        peer = self._peer_name() if self.dicom.peer_host else None
         self._hold(
             RecordNotice(
                 "dicom_report",
@@ -145,9 +147,10 @@ class DicomStation:
             pass  # no loop (a test calling on_record directly): flush() is called by the caller
 
     def flush(self) -> None:
-        if self._held:
+        if self._held or self._alarms:
             held, self._held = self._held, []
-            self.publish(Evaluation(records=held))
+            alarms, self._alarms = self._alarms, []
+            self.publish(Evaluation(alarms=alarms, records=held))
 
     # --- sending -------------------------------------------------------------------------------
     def pump_sender(self) -> int:
@@ -161,25 +164,40 @@ class DicomStation:
                 error = f"{type(exc).__name__}: {exc}"
             if error:
                 if not self.peer_error:
-                    log.warning(
-                        "DICOM peer not reachable, %d report(s) wait: %s", len(self.outbox.pending()), error
-                    )
+                    self._peer_down(error)
                 self.peer_error = error
                 self.counters["send_failures"] += 1
                 return sent
             if self.peer_error:
-                log.info("DICOM peer back: sending queued reports")
+                self._peer_back()
             self.peer_error = ""
             self.outbox.sent(path)
             self.counters["reports_sent"] += 1
             sent += 1
-            self._hold(
-                RecordNotice(
-                    "dicom_sent",
-                    {"sop_instance_uid": path.stem, "peer": f"{d.peer_ae_title}@{d.peer_host}:{d.peer_port}"},
-                )
-            )
+            self._hold(RecordNotice("dicom_sent", {"sop_instance_uid": path.stem, "peer": self._peer_name()}))
         return sent
+
+    def _peer_down(self, error: str) -> None:
+        """Loud once per outage: reports are safe on disk, but the registry is not receiving them."""
+        waiting = len(self.outbox.pending())
+        log.warning("DICOM peer not reachable, %d report(s) wait: %s", waiting, error)
+        message = f"Dose registry not reachable: {waiting} DICOM report(s) wait in the outbox"
+        details = {"peer": self._peer_name(), "error": error, "waiting": waiting}
+        notice = AlarmNotice(
+            self._peer_alarm_id, "dicom_peer_unreachable", "raised", "warning", message, details
+        )
+        self._alarms.append(notice)
+
+    def _peer_back(self) -> None:
+        log.info("DICOM peer back: sending queued reports")
+        message = "Dose registry reachable again: queued DICOM reports are being sent"
+        details = {"peer": self._peer_name()}
+        self._alarms.append(
+            AlarmNotice(self._peer_alarm_id, "dicom_peer_unreachable", "cleared", "warning", message, details)
+        )
+
+    def _peer_name(self) -> str:
+        return f"{self.dicom.peer_ae_title}@{self.dicom.peer_host}:{self.dicom.peer_port}"
 
     # --- reading -------------------------------------------------------------------------------
     def ingest(self, report: DoseReport) -> list[RecordNotice]:

@@ -107,3 +107,43 @@ def test_activity_report_is_valid_and_reads_back(tmp_path: Path) -> None:
     assert read.template == "10021" and read.problems == []
     assert read.administered_mbq == pytest.approx(567.9)
     assert published[0].records[0].details["report"] == "radiopharmaceutical"
+
+
+def test_acquisition_runs_are_acquisition_events_and_split_the_dap(tmp_path: Path) -> None:
+    def run(started: str, mode: str, kap: float, seconds: float) -> RecordNotice:
+        details = {
+            "started": started,
+            "mode": mode,
+            "procedure_id": "p-acq",
+            "kap": {"value": kap, "unit": "Gy·cm²"},
+            "irradiation_time": {"value": seconds, "unit": "s"},
+        }
+        return RecordNotice("irradiation", details)
+
+    totals = {
+        "kar": {"value": 40.0, "unit": "mGy"},
+        "kap": {"value": 3.3, "unit": "Gy·cm²"},
+        "fluoro_time": {"value": 61.0, "unit": "s"},
+        "acquisition_time": {"value": 4.0, "unit": "s"},
+    }
+    dicom, _ = station(tmp_path)
+    dicom.on_record(run("2026-11-22T09:00:00Z", "normal", 2.0, 61.0))
+    dicom.on_record(run("2026-11-22T09:02:00Z", "acquisition", 1.25, 4.0))
+    dicom.on_record(RecordNotice("procedure", {"procedure_id": "p-acq", "totals": totals}))
+    (report,) = (tmp_path / "reports").glob("*.dcm")
+    validate(report)
+    read = read_report(report)
+    (plane,) = read.planes
+    assert read.events == 2
+    assert (plane.kap_gy_cm2, plane.acquisition_kap_gy_cm2) == pytest.approx((3.3, 1.25))
+    assert plane.fluoro_kap_gy_cm2 == pytest.approx(2.05)  # the meter's KAP outside acquisition runs
+    assert plane.dose_rp_gy == pytest.approx(0.040)
+    types = [
+        next(c for c in e.ContentSequence if c.ConceptNameCodeSequence[0].CodeValue == "113721")
+        .ConceptCodeSequence[0]
+        .CodeValue
+        for e in pydicom.dcmread(report).ContentSequence
+        if e.ConceptNameCodeSequence[0].CodeValue == "113706"
+    ]
+    assert types == ["44491008", "113611"]
+    assert not (tmp_path / "runs" / "p-acq.jsonl").exists()  # journal dropped once the report is written
