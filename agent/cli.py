@@ -31,6 +31,11 @@ def _explain(config: AgentConfig) -> str:
     for device in config.devices:
         lines.append(f"  device {device.name}: {device.driver}")
     lines += explain_fluoroscopy(config)
+    if config.dicom is not None:
+        d = config.dicom
+        peer = f"{d.peer_ae_title}@{d.peer_host}:{d.peer_port}" if d.peer_host else "none (outbox only)"
+        scp = f"{d.scp_ae_title}@{d.scp_host}:{d.scp_port}" if d.scp_enabled else "off"
+        lines.append(f"  dicom outbox {d.outbox_folder}, C-STORE peer {peer}, SCP {scp}")
     if config.hotlab is not None:
         from agent.hotlab.explain import explain_hotlab
 

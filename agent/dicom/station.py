@@ -57,6 +57,7 @@ class DicomStation:
         # One id per station, so an outage raised before a restart is cleared by the first send after it.
         self._peer_alarm_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"doseedge:{self.station}:dicom_peer"))
         self.scp: StorageScp | None = None
+        self._seen: dict[str, tuple[int, int]] = {}  # watched file → (size, mtime) at the last scan
         if self.outbox.queue and self.outbox.pending():
             self.peer_error = "reports queued before the agent started"
         fluoro = config.fluoroscopy
@@ -231,9 +232,17 @@ class DicomStation:
         ]
 
     def scan_watch_folder(self) -> list[RecordNotice]:
+        """Read the files that did not change since the previous scan (a console may still be writing
+        one: a half-written file must not be rejected), then move each to done/ or rejected/."""
         folder = Path(self.dicom.watch_folder)
         records: list[RecordNotice] = []
+        seen, self._seen = self._seen, {}
         for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+            stat = path.stat()
+            self._seen[path.name] = (stat.st_size, stat.st_mtime_ns)
+            if seen.get(path.name) != self._seen[path.name]:
+                continue
+            del self._seen[path.name]
             report = read_report(path)
             usable = report.template is not None
             target = folder / ("done" if usable else "rejected")

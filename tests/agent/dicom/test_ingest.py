@@ -31,6 +31,7 @@ def test_every_file_dropped_is_read_and_moved(tmp_path: Path) -> None:
     for path in DATA.glob("*.dcm"):
         shutil.copy(path, folder)
     (folder / "not-dicom.dcm").write_bytes(b"junk")
+    assert dicom.scan_watch_folder() == []  # type: ignore[attr-defined]  # first seen: maybe still being written
     records = dicom.scan_watch_folder()  # type: ignore[attr-defined]
     received = [r.details for r in records if r.kind == "dicom_received"]
     assert len(received) == 16
@@ -80,6 +81,7 @@ def test_real_ct_and_mammography_files_are_compared(tmp_path: Path) -> None:
     dicom, _, folder = watched(tmp_path)
     for name in ("CT-RDSR-Toshiba_DoseCheck.dcm", "MG-RDSR-Hologic_2D.dcm"):
         shutil.copy(DATA / name, folder)
+    dicom.scan_watch_folder()  # type: ignore[attr-defined]
     guidance = [r.details for r in dicom.scan_watch_folder() if r.kind == "dicom_guidance"]  # type: ignore[attr-defined]
     by_exam = {g["exam"]["exam"]: g for g in guidance}
     assert (
@@ -103,5 +105,18 @@ def test_storage_scp_receives_a_console_report(tmp_path: Path) -> None:
         assert sent.returncode == 0, sent.stderr
     finally:
         dicom.scp.stop()  # type: ignore[attr-defined]
+    dicom.scan_watch_folder()  # type: ignore[attr-defined]
     (received,) = [r.details for r in dicom.scan_watch_folder() if r.kind == "dicom_received"]  # type: ignore[attr-defined]
     assert received["planes"][0]["kap_gy_cm2"] == pytest.approx(0.16)
+
+
+def test_a_file_still_growing_is_not_read_until_it_stops(tmp_path: Path) -> None:
+    dicom, _, folder = watched(tmp_path)
+    data = (DATA / "RF-RDSR-GE.dcm").read_bytes()
+    partial = folder / "copying.dcm"
+    partial.write_bytes(data[:1000])
+    assert dicom.scan_watch_folder() == []  # type: ignore[attr-defined]
+    partial.write_bytes(data)  # the console finished writing
+    assert dicom.scan_watch_folder() == []  # type: ignore[attr-defined]
+    (received,) = [r for r in dicom.scan_watch_folder() if r.kind == "dicom_received"]  # type: ignore[attr-defined]
+    assert received.details["problems"] == [] and not (folder / "rejected").exists()

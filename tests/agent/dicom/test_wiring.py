@@ -55,3 +55,15 @@ def test_dicom_config_is_checked() -> None:
     text = str(caught.value)
     for key in ("scp_enabled", "peer_ae_title", "median_window", "unknown"):
         assert key in text
+
+
+def test_check_config_says_where_reports_go(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    config = tmp_path / "carm.toml"
+    config.write_text(dicom_toml(tmp_path / "d", 'peer_host = "127.0.0.1"\npeer_ae_title = "REGISTRY"'))
+    assert main(["check-config", "-c", str(config)]) == 0
+    assert (
+        f"dicom outbox {tmp_path / 'd'}, C-STORE peer REGISTRY@127.0.0.1:104, SCP off"
+        in capsys.readouterr().out
+    )
