@@ -254,22 +254,37 @@ class DicomStation:
 
     # --- running -------------------------------------------------------------------------------
     def start(self) -> None:
-        if self.dicom.scp_enabled:
-            folder = Path(self.dicom.watch_folder)
-            self.scp = StorageScp(self.dicom.scp_host, self.dicom.scp_port, self.dicom.scp_ae_title, folder)
+        """The SCP, if configured. A port already taken is loud (an alarm), not the end of the agent."""
+        if not self.dicom.scp_enabled:
+            return
+        d = self.dicom
+        self.scp = StorageScp(d.scp_host, d.scp_port, d.scp_ae_title, Path(d.watch_folder))
+        try:
             self.scp.start()
+        except OSError as exc:
+            self.scp = None
+            log.error("DICOM SCP could not listen on %s:%d: %s", d.scp_host, d.scp_port, exc)
+            message = f"DICOM receiver not running: cannot listen on {d.scp_host}:{d.scp_port}"
+            details = {"error": str(exc), "port": d.scp_port}
+            self._alarms.append(
+                AlarmNotice(str(uuid.uuid4()), "dicom_scp_failed", "raised", "warning", message, details)
+            )
 
     async def run(self, stop: asyncio.Event) -> None:
         self.start()
         next_send = 0.0
         try:
             while not stop.is_set():
-                if self.dicom.watch_folder and Path(self.dicom.watch_folder).is_dir():
-                    self._held += await asyncio.to_thread(self.scan_watch_folder)
-                if self.dicom.peer_host and self.clock.monotonic() >= next_send:
-                    await asyncio.to_thread(self.pump_sender)
-                    if self.peer_error:
-                        next_send = self.clock.monotonic() + self.dicom.retry_s
+                try:
+                    if self.dicom.watch_folder and Path(self.dicom.watch_folder).is_dir():
+                        self._held += await asyncio.to_thread(self.scan_watch_folder)
+                    if self.dicom.peer_host and self.clock.monotonic() >= next_send:
+                        await asyncio.to_thread(self.pump_sender)
+                        if self.peer_error:
+                            next_send = self.clock.monotonic() + self.dicom.retry_s
+                except Exception:  # the DICOM side's one catch site: a bug here never ends the task
+                    self.counters["loop_errors"] += 1
+                    log.exception("DICOM station step failed")
                 self.flush()
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=self.dicom.watch_interval_s)

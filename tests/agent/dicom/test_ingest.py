@@ -120,3 +120,18 @@ def test_a_file_still_growing_is_not_read_until_it_stops(tmp_path: Path) -> None
     assert dicom.scan_watch_folder() == []  # type: ignore[attr-defined]
     (received,) = [r for r in dicom.scan_watch_folder() if r.kind == "dicom_received"]  # type: ignore[attr-defined]
     assert received.details["problems"] == [] and not (folder / "rejected").exists()
+
+
+def test_scp_port_taken_is_an_alarm_not_a_crash(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        dicom, published, _folder = watched(tmp_path, f"scp_enabled = true\nscp_port = {port}")
+        dicom.start()  # type: ignore[attr-defined]
+    assert dicom.scp is None  # type: ignore[attr-defined]
+    dicom.flush()  # type: ignore[attr-defined]
+    (alarm,) = published[0].alarms  # type: ignore[attr-defined]
+    assert alarm.alarm_type == "dicom_scp_failed" and alarm.details["port"] == port
