@@ -21,6 +21,7 @@ demo: $(STAMP)
 # MicroPython stubs too: scripts/check-firmware.sh), runs the whole suite.
 test: $(STAMP)
 	bash scripts/ensure-mosquitto.sh
+	bash scripts/ensure-dicom-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -75,6 +75,12 @@ class Agent:
         self.device_commands = DeviceCommands(self.pollers, self.clock, self._base, self.publish_result)
         self.device_commands.register(self.commands)
         self.bridge_rooms = attach_bridges(self.pollers, self.pipeline, self.clock, self.run_command)
+        self.dicom: Any = None  # agent/dicom/station.py, only with [dicom]: pydicom loads only then
+        if config.dicom is not None:
+            from agent.dicom.station import DicomStation
+
+            self.dicom = DicomStation(config, self.clock, self.pipeline.publish_evaluation)
+            self.pipeline.record_listeners.append(self.dicom.on_record)
         self.console = (
             Console(self.pipeline, self.status_text, console_out) if console_out is not None else None
         )
@@ -204,6 +210,8 @@ class Agent:
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
         tasks.append(asyncio.create_task(self._publish_health(stop), name="health"))
+        if self.dicom is not None:
+            tasks.append(asyncio.create_task(self.dicom.run(stop), name="dicom"))
         if self.console is not None:
             tasks.append(asyncio.create_task(self.console.run(stop), name="console"))
         try:

@@ -1,4 +1,4 @@
-"""Command line: `doseedge run | check-config | config-reference | demo | simulate | store status`."""
+"""Command line: `doseedge run | check-config | config-reference | demo | simulate | store status | dicom read`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ def _explain(config: AgentConfig) -> str:
     for device in config.devices:
         lines.append(f"  device {device.name}: {device.driver}")
     lines += explain_fluoroscopy(config)
+    if config.dicom is not None:
+        d = config.dicom
+        peer = f"{d.peer_ae_title}@{d.peer_host}:{d.peer_port}" if d.peer_host else "none (outbox only)"
+        scp = f"{d.scp_ae_title}@{d.scp_host}:{d.scp_port}" if d.scp_enabled else "off"
+        lines.append(f"  dicom outbox {d.outbox_folder}, C-STORE peer {peer}, SCP {scp}")
     if config.hotlab is not None:
         from agent.hotlab.explain import explain_hotlab
 
@@ -142,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     store_sub = store.add_subparsers(dest="store_command", required=True)
     status_cmd = store_sub.add_parser("status", help="depth, oldest unsent, evictions, size, integrity")
     _config_arg(status_cmd)
+    dicom = sub.add_parser("dicom", help="DICOM dose reports (docs/dicom.md)")
+    dicom_read = dicom.add_subparsers(dest="dicom_command", required=True).add_parser(
+        "read", help="what doseedge reads from RDSR files: totals per plane, events, problems"
+    )
+    dicom_read.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    dicom_read.add_argument("--json", action="store_true", help="one JSON object per file per line")
     args = parser.parse_args(argv)
 
     if args.command == "simulate":
@@ -157,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             args.output.write_text(text, encoding="utf-8")
         return 0
+    if args.command == "dicom":
+        from agent.dicom.cli import read_command
+
+        return read_command(args.paths, args.json, sys.stdout)
     configure_logging(args.verbose)
     try:
         if args.command == "check-config":

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.config_checks import activimeter_problems, cross_checks, id_problems
+from agent.dicom.config import DicomConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig, build_rate_levels, build_triggers
 from agent.hotlab.config import HotlabConfig
 from core.errors import ConfigError, ConfigProblem
@@ -132,6 +133,7 @@ class AgentConfig:
     rate_levels: RateLevelTable | None
     triggers: TriggerSet | None = None
     hotlab: HotlabConfig | None = None
+    dicom: DicomConfig | None = None  # [dicom]: docs/dicom.md
 
     def with_mqtt(self, host: str, port: int) -> AgentConfig:
         return replace(self, mqtt=replace(self.mqtt, host=host, port=port))
@@ -141,7 +143,7 @@ class AgentConfig:
         return replace(self, devices=devices)
 
 
-_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab", "triggers"}
+_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab", "triggers", "dicom"}
 
 
 def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
@@ -197,12 +199,13 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
         hotlab = build_dataclass(HotlabConfig, raw["hotlab"], "hotlab", problems)
         if hotlab is not None:
             problems += activimeter_problems(hotlab.activimeter, devices, broken)
+    dicom = build_dataclass(DicomConfig, raw["dicom"], "dicom", problems) if "dicom" in raw else None
     if problems:
         index = LineIndex(text)
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]
         raise ConfigError(source, located)
     assert station is not None and mqtt is not None and store is not None
-    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels, triggers, hotlab)
+    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels, triggers, hotlab, dicom)
 
 
 def load_config(path: str | Path) -> AgentConfig:
