@@ -1,4 +1,4 @@
-"""Command line: `doseedge run | check-config | config-reference | demo | simulate | store status | dicom read`."""
+"""Command line: `doseedge run | check-config | config-reference | demo | simulate | store | dicom`."""
 
 from __future__ import annotations
 

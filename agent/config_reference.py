@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any
 
 from agent.config import MqttConfig, StationConfig, StoreConfig
+from agent.dicom.config import DicomConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig
 from agent.hotlab.config import HotlabConfig
 from drivers.registry import DRIVERS
@@ -36,6 +37,7 @@ SECTIONS: tuple[tuple[str, type[Any], str], ...] = (
     ("[fluoroscopy]", FluoroscopyConfig, "A fluoroscopy room (docs/fluoroscopy.md). Optional."),
     ("[triggers]", TriggersConfig, "Cumulative trigger preset and overrides; needs [fluoroscopy]."),
     ("[hotlab]", HotlabConfig, "A hot lab with an activimeter (docs/hotlab.md). Optional."),
+    ("[dicom]", DicomConfig, "DICOM dose reports read and written (docs/dicom.md). Optional."),
 )
 
 _UNITS = (  # key suffix → unit, longest first

@@ -36,6 +36,12 @@ def test_every_section_and_every_driver_is_in_the_reference() -> None:
         assert f'### `driver = "{name}"`' in text
 
 
+def test_every_table_the_loader_knows_is_in_the_reference() -> None:
+    from agent.config import _TOP
+
+    assert {table.strip("[]") for table, _, _ in SECTIONS} == _TOP - {"devices"}
+
+
 def _documented_keys() -> dict[str, set[str]]:
     """Section heading → the keys docs/config.md lists under it (read from the Markdown, not the code)."""
     keys: dict[str, set[str]] = {}
