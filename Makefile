@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/doseedge demo
 
-# Installs Mosquitto if missing (root with apt-get), lints, type-checks, runs the whole suite.
+# Installs Mosquitto and headless Chromium if missing (root with apt-get), lints, type-checks,
+# runs the whole suite (tests/web/ drive the operator view in Chromium).
 test: $(STAMP)
 	bash scripts/ensure-mosquitto.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
