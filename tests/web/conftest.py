@@ -29,7 +29,7 @@ def keyring() -> FakeKeyring:
 
 @pytest.fixture
 def room(tmp_path: Path, broker: MosquittoBroker, keyring: FakeKeyring) -> Iterator[LiveRoom]:
-    live = LiveRoom(tmp_path, broker.port, keyring)
+    live = LiveRoom.carm(tmp_path, broker.port, keyring)
     try:
         yield live
     finally:

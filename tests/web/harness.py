@@ -21,6 +21,8 @@ from selenium.webdriver.chrome.service import Service
 
 from agent.app import Agent
 from agent.config import AgentConfig, parse_config
+from simulators.capintec import CapintecSimulator
+from simulators.hotlab_session import HotlabSession, demo_script
 from simulators.procedure import Procedure
 from simulators.ptw_diamentor import DiamentorSimulator
 from tests.agent.room import GEOMETRY, carm_toml
@@ -54,6 +56,10 @@ def until(predicate: Callable[[], T], timeout_s: float = 20.0, what: str = "cond
         time.sleep(0.05)
 
 
+def steady(esak_mgy_min: float) -> Procedure:
+    return Procedure.from_esak([(3600.0, esak_mgy_min)], GEOMETRY, loop=True)
+
+
 def room_config(tmp: Path, mqtt_port: int) -> AgentConfig:
     text = carm_toml(FAST) + (
         f'\n[store]\npath = "{tmp}/outbox.sqlite"\n'
@@ -63,18 +69,71 @@ def room_config(tmp: Path, mqtt_port: int) -> AgentConfig:
     return parse_config(text, "web-test")
 
 
-class LiveRoom:
-    def __init__(self, tmp: Path, mqtt_port: int, keyring: FakeKeyring, esak_mgy_min: float = 10.0) -> None:
-        self.simulator = DiamentorSimulator(self._procedure(esak_mgy_min))
+HOTLAB_TOML = """
+[station]
+site = "s"
+station_id = "hotlab-1"
+description = "Hot lab (simulated CRC-25R)"
+[store]
+path = "{tmp}/outbox.sqlite"
+[mqtt]
+port = {mqtt_port}
+[[devices]]
+name = "crc1"
+driver = "capintec_crc"
+port = "/dev/null"
+chambers = [1]
+poll_interval_s = 0.5
+timeout_s = 1.0
+ack_timeout_s = 1.0
+[hotlab]
+activimeter = "crc1"
+calibration_date = "2026-03-01"
+background_max_mbq = 0.05
+zero_tolerance_mbq = 0.005
+timezone = "Africa/Algiers"
+store_path = "{tmp}/hotlab.json"
+pseudonym_key_path = "{tmp}/pseudonym.key"
+stable_window_s = 3.0
+stable_tolerance_fraction = 0.02
+presence_mbq = 0.5
+[web]
+enabled = true
+port = 0
+push_interval_s = 0.5
+stale_after_s = 2.0
+"""
+
+
+class HotLab:
+    """A hot-lab agent on the Capintec simulator playing the demo session (`start_session`)."""
+
+    def __init__(self, tmp: Path, mqtt_port: int, keyring: FakeKeyring) -> None:
+        self.simulator = CapintecSimulator(HotlabSession(demo_script()), serial_number="259999")
         pty = self.simulator.start()
-        self.agent = Agent(room_config(tmp, mqtt_port).with_device_port("dap1", pty), keyring=keyring)
+        config = parse_config(HOTLAB_TOML.format(tmp=tmp, mqtt_port=mqtt_port), "hotlab-web-test")
+        self.room = LiveRoom(Agent(config.with_device_port("crc1", pty), keyring=keyring), self.simulator)
+
+    def start_session(self) -> None:
+        self.simulator.restart_source()
+
+
+class LiveRoom:
+    """An agent running in a thread of its own, with the simulator it reads."""
+
+    def __init__(self, agent: Agent, simulator: DiamentorSimulator | CapintecSimulator) -> None:
+        self.agent = agent
+        self.simulator = simulator
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, name="live-room", daemon=True)
         self.failure: BaseException | None = None
 
-    @staticmethod
-    def _procedure(esak_mgy_min: float) -> Procedure:
-        return Procedure.from_esak([(3600.0, esak_mgy_min)], GEOMETRY, loop=True)
+    @classmethod
+    def carm(cls, tmp: Path, mqtt_port: int, keyring: FakeKeyring, esak_mgy_min: float = 10.0) -> LiveRoom:
+        """A C-arm room: the DIAMENTOR simulator on a pty playing a steady entrance dose rate."""
+        simulator = DiamentorSimulator(steady(esak_mgy_min))
+        pty = simulator.start()
+        return cls(Agent(room_config(tmp, mqtt_port).with_device_port("dap1", pty), keyring=keyring), simulator)
 
     def _run(self) -> None:
         async def main() -> None:
@@ -94,7 +153,13 @@ class LiveRoom:
 
     def play(self, esak_mgy_min: float) -> None:
         """The simulated beam now delivers this entrance dose rate (the simulator's script knob)."""
-        self.simulator.procedure = self._procedure(esak_mgy_min)
+        assert isinstance(self.simulator, DiamentorSimulator)
+        self.simulator.procedure = steady(esak_mgy_min)
+
+    def hang(self, release: threading.Event) -> None:
+        """Block the agent's loop until `release` is set: a hung agent whose socket stays open."""
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(release.wait, 60.0)
 
     def on_loop(self, fn: Callable[[], T]) -> T:
         """Read the agent's state on its own loop thread."""

@@ -7,16 +7,20 @@ Each state is saved as a screenshot in the test's tmp dir. Every wait polls the 
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.fakes import Subscriber
-from tests.web.harness import LiveRoom, text_of, until
+from simulators.mosquitto import free_port
+from tests.fakes import FakeKeyring, Subscriber
+from tests.web.harness import HotLab, LiveRoom, text_of, until
 
 DEADLINE_S = 30.0
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait(browser: webdriver.Chrome, script: str, what: str) -> None:
@@ -61,6 +65,11 @@ def test_the_banner_appears_above_the_level_and_an_operator_acknowledges_it(
     assert "above the 25 mGy/min guidance level" in text_of(browser, "alarm-list")
     assert text_of(browser, "alarm-headline").startswith("ALARM")
     browser.save_screenshot(tmp_path / "2-alarm.png")
+    if os.environ.get("DOSEEDGE_DOCS_SCREENSHOT"):  # refresh the README's picture of this state
+        metrics = {"width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": False}
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        wait(browser, "window.innerHeight > 900", "the taller window")
+        browser.save_screenshot(ROOT / "docs" / "img" / "operator-view.png")
 
     acknowledge_button(browser).click()
     wait(browser, "document.getElementById('login-dialog').open", "the login dialog")
@@ -130,3 +139,63 @@ def test_the_page_says_monitor_down_when_the_agent_stops(
     assert not browser.find_element(By.ID, "alarm-banner").is_displayed()
     assert text_of(browser, "alarm-list") == ""
     browser.save_screenshot(tmp_path / "monitor-down.png")
+
+
+def test_a_hung_agent_shows_monitor_down_until_it_answers_again(
+    room: LiveRoom, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    open_page(browser, room.start())
+    release = threading.Event()
+    room.hang(release)  # the socket stays open, nothing more comes: the page's heartbeat watch
+    try:
+        wait(browser, "document.getElementById('monitor-state').innerText === 'MONITOR DOWN'", "MONITOR DOWN")
+        assert "No update from the dose monitor" in text_of(browser, "down-reason")
+        assert not browser.find_element(By.ID, "rate-value").is_displayed()
+        browser.save_screenshot(tmp_path / "hung.png")
+    finally:
+        release.set()
+    wait(browser, "document.getElementById('monitor-state').innerText === 'LIVE'", "LIVE again")
+    assert browser.find_element(By.ID, "rate-value").is_displayed()
+
+
+def test_the_hot_lab_page_takes_the_context_and_shows_the_measurement_with_its_checks(
+    tmp_path: Path, browser: webdriver.Chrome, keyring: FakeKeyring
+) -> None:
+    lab = HotLab(tmp_path, free_port(), keyring)
+    try:
+        open_hotlab(browser, lab)
+        hotlab = lab.room.agent.pipeline.hotlab
+        assert hotlab is not None
+        assert "Constancy MISSING" in text_of(browser, "qc")
+        row = hotlab.data.table5.lookup("bone_imaging", "Tc-99m", "phosphonate").rows[0].row
+        browser.find_element(By.ID, "login-open").click()
+        login(browser, "op-1", "correct horse")
+        wait(browser, "document.getElementById('login-state').innerText.includes('op-1')", "the login")
+        wait(browser, "document.querySelectorAll('#ctx-exam option').length > 1", "the exams")
+        Select(browser.find_element(By.ID, "ctx-exam")).select_by_value(str(row))
+        browser.find_element(By.ID, "ctx-weight").send_keys("70")
+        browser.find_element(By.ID, "ctx-activity").send_keys("540")
+        browser.execute_script(  # in 15 minutes, in the browser's own time zone
+            "const d = new Date(Date.now() + 15 * 60000); d.setSeconds(0, 0);"
+            "const p = (n) => String(n).padStart(2, '0');"
+            "document.getElementById('ctx-time').value = "
+            "`${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;"
+        )
+        browser.find_element(By.ID, "ctx-send").click()
+        wait(browser, "document.getElementById('context-now').innerText.includes('operator: op-1')", "context")
+        assert "bone imaging" in text_of(browser, "context-now").replace("_", " ")
+        assert lab.room.on_loop(lambda: hotlab.context.prescribed_activity_mbq) == 540
+
+        lab.start_session()  # background, check source, then the 555 MBq syringe at rest
+        wait(browser, "document.querySelector('#recent li .ok') !== null", "the measurement and its checks")
+        recent = text_of(browser, "recent")
+        assert "Tc-99m" in recent and "prescribed" in recent and "→ ok" in recent
+        browser.save_screenshot(tmp_path / "hotlab.png")
+    finally:
+        lab.room.stop()
+
+
+def open_hotlab(browser: webdriver.Chrome, lab: HotLab) -> None:
+    browser.get(lab.room.start())
+    wait(browser, "document.getElementById('monitor-state').innerText === 'LIVE'", "the page to go live")
+    wait(browser, "!document.getElementById('hotlab').hidden", "the hot-lab panel")

@@ -8,15 +8,16 @@
 
   // ------------------------------------------------------------------ formatting
   const fixed = (v, d) => (typeof v === "number" && isFinite(v) ? v.toFixed(d) : "—");
-  function quantity(q, v) {
-    if (typeof v !== "number") return "—";
+  function quantityParts(q, v) {
+    if (typeof v !== "number") return ["—", ""];
     if (q === "fluoro_time") {
       const m = Math.floor(v / 60), s = Math.floor(v % 60);
-      return `${m}:${String(s).padStart(2, "0")} min`;
+      return [`${m}:${String(s).padStart(2, "0")}`, "min"];
     }
-    if (q === "kap") return `${v.toFixed(v < 10 ? 2 : 1)} Gy·cm²`;
-    return v >= 1000 ? `${(v / 1000).toFixed(2)} Gy` : `${v.toFixed(v < 10 ? 2 : 0)} mGy`;
+    if (q === "kap") return [v.toFixed(v < 10 ? 2 : 1), "Gy·cm²"];
+    return v >= 1000 ? [(v / 1000).toFixed(2), "Gy"] : [v.toFixed(v < 10 ? 2 : 0), "mGy"];
   }
+  const quantity = (q, v) => quantityParts(q, v).join(" ");
   const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour12: false }) : "");
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -142,7 +143,8 @@
     $("procedure-state").textContent = p.open ? `open, ${p.acquisitions} acquisition(s)` : "— none open";
     for (const tile of document.querySelectorAll("#totals .tile")) {
       const q = tile.dataset.q, v = p.totals[q], mark = p.marks[q];
-      tile.querySelector(".value").textContent = quantity(q, v);
+      const [number, unit] = quantityParts(q, v);
+      tile.querySelector(".value").replaceChildren(number, el("span", "unit", unit));
       const bar = tile.querySelector(".bar div");
       if (mark) {
         const x = Math.min((v || 0) / mark.value, 1);
