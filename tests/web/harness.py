@@ -133,7 +133,8 @@ class LiveRoom:
         """A C-arm room: the DIAMENTOR simulator on a pty playing a steady entrance dose rate."""
         simulator = DiamentorSimulator(steady(esak_mgy_min))
         pty = simulator.start()
-        return cls(Agent(room_config(tmp, mqtt_port).with_device_port("dap1", pty), keyring=keyring), simulator)
+        config = room_config(tmp, mqtt_port).with_device_port("dap1", pty)
+        return cls(Agent(config, keyring=keyring), simulator)
 
     def _run(self) -> None:
         async def main() -> None:

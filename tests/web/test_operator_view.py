@@ -178,11 +178,11 @@ def test_the_hot_lab_page_takes_the_context_and_shows_the_measurement_with_its_c
         browser.execute_script(  # in 15 minutes, in the browser's own time zone
             "const d = new Date(Date.now() + 15 * 60000); d.setSeconds(0, 0);"
             "const p = (n) => String(n).padStart(2, '0');"
-            "document.getElementById('ctx-time').value = "
-            "`${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;"
+            "document.getElementById('ctx-time').value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-`"
+            "+ `${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;"
         )
         browser.find_element(By.ID, "ctx-send").click()
-        wait(browser, "document.getElementById('context-now').innerText.includes('operator: op-1')", "context")
+        wait(browser, "document.getElementById('context-now').innerText.includes('op-1')", "the context")
         assert "bone imaging" in text_of(browser, "context-now").replace("_", " ")
         assert lab.room.on_loop(lambda: hotlab.context.prescribed_activity_mbq) == 540
 
