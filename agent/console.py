@@ -34,15 +34,23 @@ def visible_len(text: str) -> int:
     return len(ANSI.sub("", text))
 
 
+def join(texts: list[str]) -> str:
+    """Parts separated by `SEP`; a part in parentheses stays with the one before it."""
+    line = ""
+    for text in texts:
+        line += (" " if text.startswith("(") else SEP) + text if line else text
+    return line
+
+
 def fit(parts: list[tuple[int, str]], width: int) -> str:
     """Join (priority, text) parts within `width` columns: drop the lowest priority (the last
     among equals) until the line fits, then cut the plain text of the last part kept."""
     kept = list(parts)
-    while len(kept) > 1 and visible_len(SEP.join(t for _, t in kept)) > width:
+    while len(kept) > 1 and visible_len(join([t for _, t in kept])) > width:
         lowest = min(p for p, _ in kept)
         index = max(i for i, (p, _) in enumerate(kept) if p == lowest)
         kept.pop(index)
-    line = SEP.join(t for _, t in kept)
+    line = join([t for _, t in kept])
     if visible_len(line) > width:
         line = ANSI.sub("", line)[: max(width - 1, 0)] + "…"
     return line
@@ -108,7 +116,7 @@ class Console:
 
     def line(self) -> str:
         """The whole status line (what a log gets); `fitted()` cuts it to the terminal."""
-        return SEP.join(text for _, text in self.parts())
+        return join([text for _, text in self.parts()])
 
     def fitted(self) -> str:
         return fit(self.parts(), self.width() - 1) if self.tty else self.line()
@@ -123,7 +131,7 @@ class Console:
             beam = self._paint("BEAM ON ", YELLOW) if fluoro.beam_on else "beam off"
             mode = f"{fluoro.mode} from {fluoro.mode_source.split(' ')[0]}{'' if level else ', not judged'}"
             parts.append((3, f"{beam}  dose rate {fluoro.esak_rate_mgy_min:6.1f}{limit} mGy/min"))
-            parts.append((2, mode))
+            parts.append((2, f"({mode})"))
             parts.append((1, f"KAP {fluoro.kap_total_gy_cm2:8.3f} Gy·cm²"))
             parts += [(1, text) for text in procedure_text(fluoro)]
         if self.pipeline.hotlab is not None:
