@@ -147,6 +147,7 @@ class WebServer:
             return _json({"error": "too many open pages"}, 503)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
+        await response.write(b"retry: 1000\n\n")  # the browser reconnects after 1 s, not its default 3
         self.streams += 1
         seq = -1 if self.feed.current is None else self.feed.current["seq"] - 1  # the current one first
         try:
