@@ -29,6 +29,8 @@ from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
+from agent.web.auth import Keyring
+from agent.web.server import WebServer
 from core.errors import StoreError
 from drivers.registry import build_driver
 
@@ -42,6 +44,7 @@ class Agent:
         config: AgentConfig,
         clock: Clock | None = None,
         console_out: TextIO | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
@@ -84,6 +87,8 @@ class Agent:
         self.console = (
             Console(self.pipeline, self.status_text, console_out) if console_out is not None else None
         )
+        # the operator view (agent/web/); logins are checked against `keyring` (none: view only)
+        self.web = WebServer(self, self, keyring, self._announce) if config.web.enabled else None
         self.stop_event: asyncio.Event | None = None
         self.last_summary: dict[str, Any] = {}
 
@@ -155,6 +160,12 @@ class Agent:
             except TimeoutError:
                 pass
 
+    def _announce(self, text: str) -> None:
+        if self.console is not None:
+            self.console.note(text)
+        else:
+            log.info("%s", text)
+
     def status_text(self) -> str:
         broker = "broker up" if self.link.connected else "BROKER DOWN"
         store = "STORE UNAVAILABLE: IN MEMORY ONLY, " if self.store_unavailable else ""
@@ -214,6 +225,8 @@ class Agent:
             tasks.append(asyncio.create_task(self.dicom.run(stop), name="dicom"))
         if self.console is not None:
             tasks.append(asyncio.create_task(self.console.run(stop), name="console"))
+        if self.web is not None:
+            tasks.append(asyncio.create_task(self.web.run(stop), name="web"))
         try:
             if duration_s is None:
                 await stop.wait()

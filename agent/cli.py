@@ -26,6 +26,14 @@ def _mqtt(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _web(text: str) -> tuple[str, int]:
+    """HOST:PORT for the operator view; port 0 takes any free port (the address is printed)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
 def _explain(config: AgentConfig) -> str:
     lines = [f"{config.source}: OK", f"  station {config.station.site}/{config.station.station_id}"]
     lines.append(f"  mqtt {config.mqtt.host}:{config.mqtt.port} prefix {config.mqtt.topic_prefix!r}")
@@ -126,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--mqtt", type=_mqtt, help="override the broker address, HOST:PORT")
     run.add_argument("--duration", type=float, help="stop after S seconds")
     run.add_argument("--quiet", action="store_true", help="no live status line")
+    run.add_argument("--web", type=_web, help="serve the operator view on HOST:PORT ([web] in the config)")
     check = sub.add_parser("check-config", help="validate a config and explain every problem")
     _config_arg(check)
     reference = sub.add_parser(
@@ -139,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--duration", type=float, help="stop after S seconds")
     demo.add_argument("--mqtt", type=_mqtt, help="broker address, HOST:PORT")
+    demo.add_argument("--web", type=_web, help="operator view address, HOST:PORT (default localhost:8080)")
     simulate = sub.add_parser("simulate", help="start one hardware simulator standalone (no NAME: list them)")
     simulate.add_argument("name", nargs="?", help="simulator name; omit to list the names")
     simulate.add_argument("--link", type=Path, help="pty simulators: also reachable at this path (symlink)")
@@ -186,11 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo" and args.station == "hotlab":
             from agent.demo.hotlab import HOTLAB_CONFIG, run_hotlab_demo
 
-            return run_hotlab_demo(args.config or HOTLAB_CONFIG, args.duration, args.mqtt)
+            return run_hotlab_demo(args.config or HOTLAB_CONFIG, args.duration, args.mqtt, args.web)
         if args.command == "demo" and args.station == "cathlab":
             from agent.demo.cathlab import CATHLAB_CONFIG, run_cathlab_demo
 
-            return run_cathlab_demo(args.config or CATHLAB_CONFIG, args.duration, args.mqtt)
+            return run_cathlab_demo(args.config or CATHLAB_CONFIG, args.duration, args.mqtt, args.web)
         if args.command == "demo" and args.station == "bridge":
             from agent.demo.bridge import BRIDGE_CONFIG, run_bridge_demo
 
@@ -198,10 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from agent.demo.diamentor import DEMO_CONFIG, run_demo
 
-            return run_demo(args.config or DEMO_CONFIG, args.duration, args.mqtt)
+            return run_demo(args.config or DEMO_CONFIG, args.duration, args.mqtt, args.web)
         config = load_config(args.config)
         if args.mqtt:
             config = config.with_mqtt(*args.mqtt)
+        if args.web:
+            config = config.with_web(*args.web)
         agent = Agent(config, console_out=None if args.quiet else sys.stdout)
         asyncio.run(agent.run(duration_s=args.duration))
         return 0

@@ -20,7 +20,7 @@ __all__ = [
 
 import re
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from agent.config_checks import activimeter_problems, cross_checks, id_problems
 from agent.dicom.config import DicomConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig, build_rate_levels, build_triggers
 from agent.hotlab.config import HotlabConfig
+from agent.web.config import WebConfig
 from core.errors import ConfigError, ConfigProblem
 from core.tomlschema import LineIndex, build_dataclass
 from drivers.registry import DRIVERS, DriverConfig
@@ -134,16 +135,20 @@ class AgentConfig:
     triggers: TriggerSet | None = None
     hotlab: HotlabConfig | None = None
     dicom: DicomConfig | None = None  # [dicom]: docs/dicom.md
+    web: WebConfig = field(default_factory=WebConfig)
 
     def with_mqtt(self, host: str, port: int) -> AgentConfig:
         return replace(self, mqtt=replace(self.mqtt, host=host, port=port))
+
+    def with_web(self, host: str, port: int) -> AgentConfig:
+        return replace(self, web=replace(self.web, enabled=True, host=host, port=port))
 
     def with_device_port(self, name: str, port: str) -> AgentConfig:
         devices = tuple(replace(d, port=port) if d.name == name else d for d in self.devices)  # type: ignore[type-var]
         return replace(self, devices=devices)
 
 
-_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab", "triggers", "dicom"}
+_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab", "triggers", "dicom", "web"}
 
 
 def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
@@ -200,12 +205,15 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
         if hotlab is not None:
             problems += activimeter_problems(hotlab.activimeter, devices, broken)
     dicom = build_dataclass(DicomConfig, raw["dicom"], "dicom", problems) if "dicom" in raw else None
+    web = build_dataclass(WebConfig, raw.get("web", {}), "web", problems)
     if problems:
         index = LineIndex(text)
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]
         raise ConfigError(source, located)
-    assert station is not None and mqtt is not None and store is not None
-    return AgentConfig(source, station, mqtt, store, tuple(devices), fluoro, levels, triggers, hotlab, dicom)
+    assert station is not None and mqtt is not None and store is not None and web is not None
+    return AgentConfig(
+        source, station, mqtt, store, tuple(devices), fluoro, levels, triggers, hotlab, dicom, web
+    )
 
 
 def load_config(path: str | Path) -> AgentConfig:

@@ -25,6 +25,7 @@ from typing import Any
 
 from agent.config import MqttConfig, StationConfig, StoreConfig
 from agent.dicom.config import DicomConfig
+from agent.web.config import WebConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig
 from agent.hotlab.config import HotlabConfig
 from drivers.registry import DRIVERS
@@ -37,6 +38,7 @@ SECTIONS: tuple[tuple[str, type[Any], str], ...] = (
     ("[fluoroscopy]", FluoroscopyConfig, "A fluoroscopy room (docs/fluoroscopy.md). Optional."),
     ("[triggers]", TriggersConfig, "Cumulative trigger preset and overrides; needs [fluoroscopy]."),
     ("[hotlab]", HotlabConfig, "A hot lab with an activimeter (docs/hotlab.md). Optional."),
+    ("[web]", WebConfig, "The operator view, a local web page (docs/web.md). Optional: off by default."),
     ("[dicom]", DicomConfig, "DICOM dose reports read and written (docs/dicom.md). Optional."),
 )
 

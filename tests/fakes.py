@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,25 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@dataclass(frozen=True)
+class FakeSender:
+    id: str
+    role: str
+
+
+class FakeKeyring:
+    """The operators' keyring as the operator view sees it (agent/web/auth.py Keyring): id → (role,
+    secret). The real one (agent/commands/auth.py) keeps hashed secrets; the page cannot tell."""
+
+    def __init__(self, operators: dict[str, tuple[str, str]]) -> None:
+        self.operators = operators
+        self.checked: list[str] = []
+
+    def check_secret(self, sender_id: str, secret: str) -> FakeSender | None:
+        self.checked.append(sender_id)
+        found = self.operators.get(sender_id)
+        if found is None or found[1] != secret:
+            return None
+        return FakeSender(sender_id, found[0])

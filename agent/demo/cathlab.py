@@ -19,6 +19,7 @@ from agent.app import Agent
 from agent.config import load_config
 from agent.demo.cathlab_room import CathlabSimulators
 from agent.demo.diamentor import broker_answers, run_then_close
+from agent.demo.keyring import DemoKeyring
 from agent.notices import RecordNotice
 
 CATHLAB_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo-cathlab.toml"
@@ -51,10 +52,18 @@ def _print_records(out: TextIO) -> Callable[[RecordNotice], None]:
     return listener
 
 
-def run_cathlab_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] | None) -> int:
+def run_cathlab_demo(
+    config_path: Path,
+    duration_s: float | None,
+    mqtt: tuple[str, int] | None,
+    web: tuple[str, int] | None = None,
+) -> int:
     config = load_config(config_path)
     if mqtt is not None:
         config = config.with_mqtt(*mqtt)
+    if web is not None:
+        config = config.with_web(*web)
+    keyring = DemoKeyring()
     room = CathlabSimulators(config)
     config = room.start()
     out = sys.stdout
@@ -79,7 +88,9 @@ def run_cathlab_demo(config_path: Path, duration_s: float | None, mqtt: tuple[st
     )
     close_after = room.duration_s + 0.5
     duration = duration_s if duration_s is not None else close_after + 2.0
-    agent = Agent(config, console_out=out)
+    agent = Agent(config, console_out=out, keyring=keyring)
+    if config.web.enabled:  # the address follows as soon as the page is served
+        out.write(f"{keyring.login_text()} (the operator view's address follows)\n")
     agent.pipeline.record_listeners.append(_print_records(out))
     room.restart_scripts()
     try:

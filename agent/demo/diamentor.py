@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agent.app import Agent
 from agent.config import load_config
+from agent.demo.keyring import DemoKeyring
 from simulators.procedure import demo_procedure
 from simulators.ptw_diamentor import DiamentorSimulator
 
@@ -40,10 +41,18 @@ async def run_then_close(agent: Agent, close_after_s: float, duration_s: float) 
         closer.cancel()
 
 
-def run_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] | None) -> int:
+def run_demo(
+    config_path: Path,
+    duration_s: float | None,
+    mqtt: tuple[str, int] | None,
+    web: tuple[str, int] | None = None,
+) -> int:
     config = load_config(config_path)
     if mqtt is not None:
         config = config.with_mqtt(*mqtt)
+    if web is not None:
+        config = config.with_web(*web)
+    keyring = DemoKeyring()
     fluoro = config.fluoroscopy
     assert fluoro is not None, "the demo config needs a [fluoroscopy] table"
     procedure = demo_procedure(fluoro.geometry())
@@ -64,7 +73,9 @@ def run_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] 
     if level is not None:
         out.write(f"Guidance level: {level.rate_mgy_min:g} mGy/min ({level.citation})\n\n")
     duration = duration_s if duration_s is not None else procedure.duration_s + 4.0
-    agent = Agent(config, console_out=out)
+    agent = Agent(config, console_out=out, keyring=keyring)
+    if config.web.enabled:  # the address follows as soon as the page is served
+        out.write(f"{keyring.login_text()} (the operator view's address follows)\n")
     # A demo ends its procedure (record/procedure) so the next demo does not resume it from the store.
     close_after = max(0.0, min(procedure.duration_s + 1.0, duration - 1.0))
     try:

@@ -26,6 +26,7 @@ from agent.app import Agent
 from agent.clock import iso_utc
 from agent.config import load_config
 from agent.demo.diamentor import broker_answers
+from agent.demo.keyring import DemoKeyring
 from agent.hotlab.view import record_line
 from simulators.capintec import CapintecSimulator
 from simulators.front_desk import FrontDesk
@@ -141,10 +142,18 @@ async def _play(
             await running
 
 
-def run_hotlab_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] | None) -> int:
+def run_hotlab_demo(
+    config_path: Path,
+    duration_s: float | None,
+    mqtt: tuple[str, int] | None,
+    web: tuple[str, int] | None = None,
+) -> int:
     config = load_config(config_path)
     if mqtt is not None:
         config = config.with_mqtt(*mqtt)
+    if web is not None:
+        config = config.with_web(*web)
+    keyring = DemoKeyring()
     hotlab = config.hotlab
     assert hotlab is not None, "the hot-lab demo config needs a [hotlab] table"
     script = demo_script()
@@ -163,7 +172,9 @@ def run_hotlab_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str
             f"({config.store.path}) and will be sent when a broker answers; commands go straight to "
             "the agent. (--mqtt HOST:PORT to change)\n"
         )
-    agent = Agent(config, console_out=out)
+    agent = Agent(config, console_out=out, keyring=keyring)
+    if config.web.enabled:  # the address follows as soon as the page is served
+        out.write(f"{keyring.login_text()} (the operator view's address follows)\n")
     assert agent.pipeline.hotlab is not None
     qc = agent.pipeline.hotlab.qc
     for key in ("prescribed_tolerance_fraction", "constancy_action_fraction"):
