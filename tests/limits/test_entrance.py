@@ -10,7 +10,7 @@ from limits.entrance import TubeOutput, from_generator, from_kap_rate, from_kar_
 GEOMETRY = Geometry(100.0, 60.0, 65.0, 1.4, 0.8)
 TO_ENTRANCE = (60.0 / 65.0) ** 2 * 1.4 * 0.8
 # The modelled W-anode 2.5 mm Al curve of dosimetry.md §3 standing in for a room's calibration.
-TUBE = TubeOutput((60.0, 70.0, 80.0, 90.0), (48.9, 64.9, 82.0, 100.1), "2026-01-15")
+TUBE = TubeOutput((60.0, 70.0, 80.0, 90.0), (48.9, 64.9, 82.0, 100.1), "2026-01-15", tube_current="pulse", filtration_cu_mm=0.0)
 
 
 def test_kar_rate() -> None:
@@ -52,10 +52,10 @@ def test_impossible_generator_readings_are_refused(kv: float, ma: float, pr: flo
         from_generator(kv, ma, pr, pw, TUBE, GEOMETRY)
 
 
-def test_psd_upper_bound() -> None:
+def test_psd_single_field_estimate() -> None:
     psd, factors = psd_estimate(3000.0, GEOMETRY, 1.06)
     assert psd == pytest.approx(3000.0 * TO_ENTRANCE * 1.06)
-    assert factors["method"] == "single_field_upper_bound"
+    assert factors["method"] == "single_field_estimate"
 
 
 def test_tube_output_validation() -> None:
