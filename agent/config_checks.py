@@ -4,7 +4,13 @@ name. agent/config.py builds each section, then calls these."""
 
 from __future__ import annotations
 
-__all__ = ["CONSERVATIVE_FIELD_AREA_CM2", "activimeter_problems", "cross_checks", "fluoro_room_problems", "id_problems"]
+__all__ = [
+    "CONSERVATIVE_FIELD_AREA_CM2",
+    "activimeter_problems",
+    "cross_checks",
+    "fluoro_room_problems",
+    "id_problems",
+]
 
 import re
 from typing import TYPE_CHECKING, Any
@@ -86,7 +92,9 @@ def activimeter_problems(name: str, devices: list[DriverConfig], broken: set[str
     return []
 
 
-def fluoro_room_problems(fluoro: FluoroscopyConfig | None, triggers: TriggerSet | None) -> list[ConfigProblem]:
+def fluoro_room_problems(
+    fluoro: FluoroscopyConfig | None, triggers: TriggerSet | None
+) -> list[ConfigProblem]:
     """Safe room set-ups (docs/fluoroscopy.md, "Safe room set-ups"), checked by `check-config` and at
     start — the same function, because both build the config with agent/config.py."""
     if fluoro is None:

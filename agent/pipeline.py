@@ -20,6 +20,7 @@ from agent.alarms import AlarmBook
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.fluoro.monitor import FluoroMonitor
+from agent.fluoro.patients import patient_ledger
 from agent.hotlab.monitor import HotlabMonitor
 from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.payloads import alarm_body, envelope, reading_body
@@ -57,7 +58,11 @@ class Pipeline:
         self.monitors: list[Monitor] = []
         if config.fluoroscopy is not None and config.rate_levels is not None:
             self.fluoro = FluoroMonitor(
-                config.fluoroscopy, config.rate_levels, config.triggers, self.alarm_book
+                config.fluoroscopy,
+                config.rate_levels,
+                config.triggers,
+                self.alarm_book,
+                patient_ledger(outbox.path, config.fluoroscopy.patient_lookback_days),
             )
             self.monitors.append(self.fluoro)
         self.hotlab: HotlabMonitor | None = None

@@ -133,7 +133,7 @@ def from_kap_rate(
         }
     else:
         area_ref = geometry.field_area_at_reference_cm2
-        area = {"field_area_source": "configured"}
+        area = {"field_area_source": "assumed"}
     k_ref = kap_rate_gy_cm2_min * geometry.kap_calibration / area_ref * 1000.0
     return _to_entrance(
         k_ref, geometry, "kap_rate", {**area, "field_area_at_reference_cm2": round(area_ref, 3)}

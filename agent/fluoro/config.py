@@ -47,6 +47,7 @@ class FluoroscopyConfig:
     kar_calibration: float = 1.0  # reference Ka,r ÷ meter (console) Ka,r, measured at commissioning
     calibrated_on: str = ""  # date and report of that measurement ("" = not calibrated)
     patient_lookback_days: float = 365.0  # a patient's earlier procedures counted this far back
+    patient_hold_s: float = 3600.0  # the room keeps the named patient this long after its last beam
     pseudonym_key_path: str = "var/doseedge/pseudonym.key"  # the box's key, shared with the hot lab
 
     def validate(self) -> list[tuple[str, str]]:
@@ -86,6 +87,8 @@ class FluoroscopyConfig:
                 problems.append((key, "must be 0.5–2.0 (reference dosimeter ÷ meter, from commissioning)"))
         if not 1 <= self.patient_lookback_days <= 3650:
             problems.append(("patient_lookback_days", "must be 1–3650 days (default 365: 12 months)"))
+        if not 0 <= self.patient_hold_s <= 86400:
+            problems.append(("patient_hold_s", "must be 0–86400 s"))
         if not self.dap_meter and not self.generator:
             problems.append(("dap_meter", "name a dap_meter, a generator, or both"))
         if self.generator and not self.dap_meter and self.tube_output is None:

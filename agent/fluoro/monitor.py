@@ -25,6 +25,7 @@ from agent.fluoro.config import FluoroscopyConfig
 from agent.fluoro.inputs import GeneratorInput, fresh
 from agent.fluoro.irradiation import IrradiationTracker
 from agent.fluoro.meter_watch import MeterWatch
+from agent.fluoro.patients import PatientLedger
 from agent.fluoro.procedure import AlarmStatus, ProcedureSample, ProcedureTracker
 from agent.notices import AlarmNotice, Evaluation
 from drivers.model import Reading
@@ -52,6 +53,7 @@ class FluoroMonitor:
         table: RateLevelTable,
         triggers: TriggerSet | None = None,
         alarms: AlarmStatus | None = None,
+        patients: PatientLedger | None = None,
     ) -> None:
         self.config = config
         self.table = table
@@ -71,6 +73,8 @@ class FluoroMonitor:
             kap_wrap_gy_cm2=config.kap_counter_wrap_gy_cm2,
             max_gap_s=self.policy.max_gap_s,
             levels_sources=sources,
+            patients=patients or PatientLedger(":memory:", config.patient_lookback_days),
+            patient_hold_s=config.patient_hold_s,
         )
         self.counters: dict[str, int] = {"invalid_generator_readings": 0, "unknown_modes": 0}
         self._alarm_id: str | None = None
@@ -157,6 +161,7 @@ class FluoroMonitor:
             kar_mgy=kar_m.value if kar_m else None,
             irradiation_time_s=time_m.value if time_m else None,
             kap_rate_gy_cm2_min=kap_rate,
+            area_source=str(rate.factors.get("field_area_source", "assumed")),
         )
         result = self._judge(reading.device, rate, beam_on, sample, kap_delta, t_mono, wall)
         if kap_m is not None:
@@ -225,15 +230,17 @@ class FluoroMonitor:
 
     # ------------------------------------------------------------ commands
 
-    def open_procedure(self, t_mono: float, wall: datetime, by: str) -> str | None:
-        """The id of the procedure opened, or None if one is already open."""
-        if not self.procedure.open(t_mono, wall, by):
+    def open_procedure(
+        self, t_mono: float, wall: datetime, by: str, patient: str | None = None
+    ) -> str | None:
+        """The id of the procedure opened, or None if one is already open. `patient`: a pseudonym."""
+        if not self.procedure.open(t_mono, wall, by, patient):
             return None
         assert self.procedure.current is not None
         return self.procedure.current.procedure_id
 
     def close_procedure(self, t_mono: float, wall: datetime, by: str) -> Evaluation:
-        return self.procedure.close(t_mono, wall, by)
+        return self.procedure.close(t_mono, wall, by, ends_patient=True)
 
     # ------------------------------------------------------------ restart (agent/restart_state.py)
 

@@ -10,7 +10,13 @@ from limits.entrance import TubeOutput, from_generator, from_kap_rate, from_kar_
 GEOMETRY = Geometry(100.0, 60.0, 65.0, 1.4, 0.8)
 TO_ENTRANCE = (60.0 / 65.0) ** 2 * 1.4 * 0.8
 # The modelled W-anode 2.5 mm Al curve of dosimetry.md §3 standing in for a room's calibration.
-TUBE = TubeOutput((60.0, 70.0, 80.0, 90.0), (48.9, 64.9, 82.0, 100.1), "2026-01-15", tube_current="pulse", filtration_cu_mm=0.0)
+TUBE = TubeOutput(
+    (60.0, 70.0, 80.0, 90.0),
+    (48.9, 64.9, 82.0, 100.1),
+    "2026-01-15",
+    tube_current="pulse",
+    filtration_cu_mm=0.0,
+)
 
 
 def test_kar_rate() -> None:
@@ -22,7 +28,7 @@ def test_kar_rate() -> None:
 def test_kap_rate_configured_and_measured_area() -> None:
     configured = from_kap_rate(2.0, GEOMETRY)  # 2 Gy·cm²/min over 100 cm² = 20 mGy/min at the reference
     assert configured.k_ref_mgy_min == pytest.approx(20.0)
-    assert configured.factors["field_area_source"] == "configured"
+    assert configured.factors["field_area_source"] == "assumed"
     # 400 cm² at a 120 cm SID is 100 cm² at 60 cm: same answer, from the measured field.
     measured = from_kap_rate(2.0, GEOMETRY, 400.0, 120.0)
     assert measured.esak_mgy_min == pytest.approx(configured.esak_mgy_min)
