@@ -167,12 +167,14 @@ class Pipeline:
             alarm_id = str(uuid.uuid4())
             self._lost_alarm_ids[device] = alarm_id
             during = " during beam-on" if beam_on else ""
+            fluoro = self.config.fluoroscopy
+            effect = fluoro.loss_effect(device) if fluoro is not None else "dose is not being monitored"
             notice = AlarmNotice(
                 alarm_id,
                 "device_lost",
                 "raised",
                 "high" if beam_on else "warning",
-                f"Lost contact with {device}{during}: dose is not being monitored",
+                f"Lost contact with {device}{during}: {effect}",
                 {
                     "device": device,
                     "error": error,

@@ -95,6 +95,21 @@ class FluoroscopyConfig:
             problems.append(("tube_output", "a room with only a generator needs its tube-output calibration"))
         return problems
 
+    def loss_effect(self, device: str) -> str:
+        """What losing `device` means for this room, for the `device_lost` message: true, not alarming
+        by default — the DAP meter still monitors when only the generator is gone."""
+        if device == self.generator and self.dap_meter:
+            return (
+                f"DAP meter {self.dap_meter} still monitors the dose; the mode is now the configured "
+                f"{self.mode!r} and the field area the assumed {self.field_area_at_reference_cm2:g} cm²"
+            )
+        if device == self.dap_meter and self.generator and self.tube_output is not None:
+            return (
+                f"dose rate now estimated from generator {self.generator}'s parameters and the tube-output "
+                "calibration only; KAP and Ka,r counters are not read"
+            )
+        return "dose is not being monitored"
+
     def geometry(self) -> Geometry:
         return Geometry(
             self.field_area_at_reference_cm2,

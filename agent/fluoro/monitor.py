@@ -35,7 +35,11 @@ from limits.levels import RateLevelTable
 from limits.meter_watch import MeterSample
 from limits.trigger_levels import TriggerSet
 
-MODE_TEXT = {"normal": "normal fluoroscopy", "high_level": "high-level fluoroscopy"}
+MODE_TEXT = {
+    "normal": "normal fluoroscopy",
+    "high_level": "high-level fluoroscopy",
+    "acquisition": "acquisition (cine, DSA)",
+}
 
 
 class _NoAlarms:
@@ -201,6 +205,7 @@ class FluoroMonitor:
         )
         last, procedure = self.procedure.last_sample, self.procedure.current
         procedure_id = procedure.procedure_id if procedure else None
+        kap_delta *= self.geometry.kap_calibration  # the room's commissioning factor
         result.records += self.irradiation.track(
             beam_on, self.mode, wall, kap_delta, sample, last, rate, procedure_id
         )
@@ -288,13 +293,14 @@ class FluoroMonitor:
             "procedure_id": procedure.procedure_id if procedure else None,
         }
         mode_text = MODE_TEXT.get(level.mode, level.mode)
+        severity = self.config.rate_alarm_severity  # per site; "high" by default (docs/fluoroscopy.md)
         if isinstance(event, RateExceeded):
             self._alarm_id = str(uuid.uuid4())
             message = (
                 f"Entrance dose rate {event.mean_mgy_min:.1f} mGy/min is above the "
                 f"{level.rate_mgy_min:g} mGy/min guidance level for {mode_text}"
             )
-            return AlarmNotice(self._alarm_id, "fluoro_dose_rate", "raised", "high", message, details)
+            return AlarmNotice(self._alarm_id, "fluoro_dose_rate", "raised", severity, message, details)
         alarm_id = self._alarm_id or str(uuid.uuid4())
         self._alarm_id = None
         details["peak"] = {"value": round(event.peak_mean_mgy_min, 3), "unit": "mGy/min"}
@@ -303,4 +309,13 @@ class FluoroMonitor:
             f"Entrance dose rate back to {event.mean_mgy_min:.1f} mGy/min, below the "
             f"{level.rate_mgy_min:g} mGy/min level (peak {event.peak_mean_mgy_min:.1f})"
         )
-        return AlarmNotice(alarm_id, "fluoro_dose_rate", "cleared", "high", message, details)
+        if event.reason != "below_level":  # the mode changed: say what the meter reads NOW
+            details["value"] = {"value": round(rate.esak_mgy_min, 3), "unit": "mGy/min"}
+            now = self.table.for_mode(self.mode)
+            judged = f"judged against {now.rate_mgy_min:g} mGy/min" if now else "not judged in this mode"
+            message = (
+                f"Mode changed to {MODE_TEXT.get(self.mode, self.mode)}: the {mode_text} alarm ends; the "
+                f"entrance dose rate reads {rate.esak_mgy_min:.1f} mGy/min now, {judged} "
+                f"(peak {event.peak_mean_mgy_min:.1f})"
+            )
+        return AlarmNotice(alarm_id, "fluoro_dose_rate", "cleared", severity, message, details)
