@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from limits.dosimetry import Geometry
@@ -68,3 +70,18 @@ def test_tube_output_validation() -> None:
     assert TubeOutput((80.0,), (50.0,)).validate()
     assert TubeOutput((80.0, 70.0), (50.0, 40.0)).validate()
     assert not TUBE.validate()
+
+
+def test_average_tube_current_is_not_multiplied_by_the_pulse_duty() -> None:
+    """Issue 9, finding 7: pulse vs average mA differ by the duty (here 15/s × 8 ms = 0.12)."""
+    pulse = from_generator(75.0, 10.0, 15.0, 8.0, TUBE, GEOMETRY)
+    average = from_generator(75.0, 10.0, 15.0, 8.0, replace(TUBE, tube_current="average"), GEOMETRY)
+    assert average.esak_mgy_min == pytest.approx(pulse.esak_mgy_min / 0.12)
+    assert (pulse.factors["tube_current_is"], average.factors["duty"]) == ("pulse", 1.0)
+
+
+def test_less_filtration_than_at_calibration_is_flagged() -> None:
+    tube = replace(TUBE, filtration_cu_mm=0.1)
+    assert from_generator(75.0, 10.0, 15.0, 8.0, tube, GEOMETRY, 0.0).factors["filtration_below_calibration"]
+    more = from_generator(75.0, 10.0, 15.0, 8.0, tube, GEOMETRY, 0.3).factors
+    assert more["filtration_below_calibration"] is False and more["filtration_cu_mm"] == 0.3
