@@ -2,9 +2,11 @@
 
 A procedure opens on the first beam-on after idle (or `cmd/procedure_open`) and closes after
 `procedure_idle_s` without beam (or `cmd/procedure_close`). While open it keeps running totals —
-Ka,r, KAP, fluoroscopy time, acquisition time and count, and the conservative single-field PSD
-estimate (limits/entrance.py) — and checks them against the selected triggers (limits/triggers.py):
-each level is one latching alarm, raised once. At close it emits `record/procedure`.
+Ka,r, KAP, fluoroscopy time, acquisition time and count, and the single-field PSD estimate
+(limits/entrance.py) — and checks them against the selected triggers (limits/triggers.py): each level
+is one latching alarm, raised once. With a patient named, Ka,r, KAP and PSD are judged as the
+patient's total, earlier procedures included (agent/fluoro/patients.py). At close it emits
+`record/procedure`.
 
 Totals come from the meter's counters through limits/counters.py (a reset or wrap mid-procedure
 neither loses nor doubles dose); where a room has no counter, rates are integrated over monotonic
@@ -22,7 +24,7 @@ from typing import Any, Protocol
 
 from agent.clock import iso_utc
 from agent.fluoro.patients import PATIENT_QUANTITIES, EarlierDose, PatientLedger, RoomPatient
-from agent.fluoro.procedure_alarms import alarm_entry, trigger_notice
+from agent.fluoro.procedure_alarms import alarm_entry, gap_notice, trigger_notice
 from agent.fluoro.procedure_record import procedure_record
 from agent.fluoro.procedure_state import (
     OpenProcedure,
@@ -202,20 +204,7 @@ class ProcedureTracker:
         return result
 
     def _gap_notice(self, gap: dict[str, Any], kap_gy_cm2: float | None) -> AlarmNotice:
-        current = self.current
-        seconds = "an unknown time" if gap["gap_s"] is None else f"{gap['gap_s']:.1f} s"
-        if kap_gy_cm2 is None:
-            message = f"Dose monitor was down for {seconds} during beam-on (agent restarted)"
-        else:
-            message = f"{kap_gy_cm2:.3g} Gy·cm² was delivered while the dose monitor was down ({seconds})"
-        details = {
-            **gap,
-            "procedure_id": current.procedure_id if current else None,
-            "beam_on_at_stop": kap_gy_cm2 is None,
-            **({"kap_during_gap": {"value": round(kap_gy_cm2, 6), "unit": "Gy·cm²"}} if kap_gy_cm2 else {}),
-        }
-        severity = "high" if kap_gy_cm2 is None else "warning"
-        notice = AlarmNotice(str(uuid.uuid4()), "monitor_gap", "raised", severity, message, details, True)
+        notice = gap_notice(gap, kap_gy_cm2, self.current.procedure_id if self.current else None)
         self.note_alarm(notice)
         return notice
 
@@ -234,7 +223,7 @@ class ProcedureTracker:
         current = self.current
         if current is not None:
             current.counter_events += events
-            self._accumulate(current, sample, kap_delta, kar_delta, time_delta)
+            current.add(sample, self._last, kap_delta, kar_delta, time_delta, self._kar_source)
             result.alarms += self._check(current, sample.wall)
             if not sample.beam_on and sample.t_s - current.last_beam_t >= self.idle_s:
                 closed = self.close(sample.t_s, sample.wall, "idle")
@@ -306,31 +295,6 @@ class ProcedureTracker:
         if time is None:
             time = dt
         return kap, kar, time, e1 + e2 + e3
-
-    def _accumulate(
-        self, current: OpenProcedure, s: ProcedureSample, kap: float, kar: float, time: float
-    ) -> None:
-        current.kap_gy_cm2 += kap
-        current.kar_mgy += kar
-        if kap > 0:
-            current.kap_by_area[s.area_source] = current.kap_by_area.get(s.area_source, 0.0) + kap
-        if kar > 0:
-            source = self._kar_source
-            current.kar_by_source[source] = current.kar_by_source.get(source, 0.0) + kar
-        if s.beam_on and s.area_source == "measured":
-            seen = current.measured_area_cm2 or [s.area_ref_cm2, s.area_ref_cm2]
-            current.measured_area_cm2 = [min(seen[0], s.area_ref_cm2), max(seen[1], s.area_ref_cm2)]
-        if s.mode == "acquisition":
-            current.acquisition_time_s += time
-            last = self._last
-            if s.beam_on and (last is None or not last.beam_on or last.mode != "acquisition"):
-                current.acquisition_count += 1
-        else:
-            current.fluoro_time_s += time
-        if s.beam_on:
-            current.last_beam_t = s.t_s
-            current.peak_esak[s.mode] = max(current.peak_esak.get(s.mode, 0.0), s.esak_rate_mgy_min)
-            current.peak_k_ref_mgy_min = max(current.peak_k_ref_mgy_min, s.k_ref_rate_mgy_min)
 
     # ------------------------------------------------------------ triggers
 

@@ -1,10 +1,10 @@
-"""Trigger alarms of a procedure (agent/fluoro/procedure.py): the notice for a crossed level, judged on the
-patient's total when the procedure has a patient (agent/fluoro/patients.py), and the entry kept in the
-procedure's record for every alarm raised during it."""
+"""Alarms of a procedure (agent/fluoro/procedure.py): `monitor_gap`; the trigger notice for a crossed
+level, judged on the patient's total when the procedure has a patient (agent/fluoro/patients.py); and
+the entry kept in the procedure's record for every alarm raised during it."""
 
 from __future__ import annotations
 
-__all__ = ["alarm_entry", "trigger_notice"]
+__all__ = ["alarm_entry", "gap_notice", "trigger_notice"]
 
 import uuid
 from typing import Any
@@ -64,3 +64,21 @@ def alarm_entry(notice: AlarmNotice) -> dict[str, Any]:
         "latching": notice.latching,
         "trigger": notice.details.get("trigger"),
     }
+
+
+def gap_notice(gap: dict[str, Any], kap_gy_cm2: float | None, procedure_id: str | None) -> AlarmNotice:
+    """The monitor was down during beam-on (`kap_gy_cm2` None), or dose was found on the counters after
+    a stop with the beam off (agent/fluoro/procedure.py, `resume`)."""
+    seconds = "an unknown time" if gap["gap_s"] is None else f"{gap['gap_s']:.1f} s"
+    if kap_gy_cm2 is None:
+        message = f"Dose monitor was down for {seconds} during beam-on (agent restarted)"
+    else:
+        message = f"{kap_gy_cm2:.3g} Gy·cm² was delivered while the dose monitor was down ({seconds})"
+    details = {
+        **gap,
+        "procedure_id": procedure_id,
+        "beam_on_at_stop": kap_gy_cm2 is None,
+        **({"kap_during_gap": {"value": round(kap_gy_cm2, 6), "unit": "Gy·cm²"}} if kap_gy_cm2 else {}),
+    }
+    severity = "high" if kap_gy_cm2 is None else "warning"
+    return AlarmNotice(str(uuid.uuid4()), "monitor_gap", "raised", severity, message, details, True)

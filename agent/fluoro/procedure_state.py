@@ -67,6 +67,36 @@ class OpenProcedure:
     kar_by_source: dict[str, float] = field(default_factory=dict)
     measured_area_cm2: list[float] = field(default_factory=list)  # [min, max] at the reference plane
 
+    def add(
+        self,
+        s: ProcedureSample,
+        last: ProcedureSample | None,
+        kap: float,
+        kar: float,
+        time: float,
+        kar_source: str,
+    ) -> None:
+        """One sample's steps into the totals; `last` is the sample before it."""
+        self.kap_gy_cm2 += kap
+        self.kar_mgy += kar
+        if kap > 0:
+            self.kap_by_area[s.area_source] = self.kap_by_area.get(s.area_source, 0.0) + kap
+        if kar > 0:
+            self.kar_by_source[kar_source] = self.kar_by_source.get(kar_source, 0.0) + kar
+        if s.beam_on and s.area_source == "measured":
+            seen = self.measured_area_cm2 or [s.area_ref_cm2, s.area_ref_cm2]
+            self.measured_area_cm2 = [min(seen[0], s.area_ref_cm2), max(seen[1], s.area_ref_cm2)]
+        if s.mode == "acquisition":
+            self.acquisition_time_s += time
+            if s.beam_on and (last is None or not last.beam_on or last.mode != "acquisition"):
+                self.acquisition_count += 1
+        else:
+            self.fluoro_time_s += time
+        if s.beam_on:
+            self.last_beam_t = s.t_s
+            self.peak_esak[s.mode] = max(self.peak_esak.get(s.mode, 0.0), s.esak_rate_mgy_min)
+            self.peak_k_ref_mgy_min = max(self.peak_k_ref_mgy_min, s.k_ref_rate_mgy_min)
+
 
 def procedure_data(p: OpenProcedure, now_t: float) -> dict[str, Any]:
     """JSON-ready; monotonic times as ages at `now_t` (seconds before it)."""
