@@ -5,6 +5,7 @@ real time and no test sleeps."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,9 @@ class PtyRoom:
         self.simulator = DiamentorSimulator(procedure, monotonic=self.clock.monotonic)
         meter = config.fluoroscopy.dap_meter
         config = config.with_device_port(meter, self.simulator.start())
-        device = next(d for d in config.devices if d.name == meter)
+        # a generous reply timeout: on a loaded 2-core machine the simulator's thread may wait its turn
+        # (the timeout bounds a wait, it never shortens a passing run)
+        device = replace(next(d for d in config.devices if d.name == meter), timeout_s=10.0)
         self.poller = DevicePoller(device, build_driver(device), self.clock, self._observe, self._lost)
         self.monitor = FluoroMonitor(config.fluoroscopy, config.rate_levels, config.triggers, patients=ledger)
         self.alarms: list[AlarmNotice] = []

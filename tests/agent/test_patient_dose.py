@@ -53,6 +53,7 @@ def test_2_5_gy_a_16_minute_pause_and_2_5_gy_fire_the_3_gy_level_for_the_same_pa
         assert first["patient"]["pseudonym"] is None and "alone" in first["patient"]["note"]
         return
     alarm = fired[0]  # then 4 and 5 Gy: "every 1 Gy"
+    assert alarm.details["procedure_id"] == second.procedure_id, (first, fired)
     assert alarm.details["level"]["value"] == 3.0 and alarm.details["index"] == 0
     assert alarm.details["judged_on"] == "patient" and alarm.details["patient"] == patient
     assert alarm.details["earlier_procedures"] == [first["procedure_id"]]
@@ -134,3 +135,32 @@ def test_a_malformed_patient_id_is_refused(tmp_path: Path, bad: object) -> None:
     _, router, _ = station(tmp_path)
     reply = router.dispatch("procedure_open", json.dumps({"patient_id": bad}).encode())
     assert not reply["ok"] and "patient_id" in reply["error"]
+
+
+def test_an_open_procedure_keeps_its_patient_and_earlier_dose_across_a_restart(tmp_path: Path) -> None:
+    ledger = tmp_path / "patients.sqlite"
+    config = shipped("carm-room.toml")
+    room = PtyRoom(config, two_runs_with_a_pause(), PatientLedger(ledger, 365))  # type: ignore[arg-type]
+    try:
+        room.open("pid-b")
+        room.run(601.0 + PAUSE_S + 300.0, every_s=4.0)  # into the second run, carried over
+        saved = json.loads(json.dumps(room.monitor.snapshot(room.clock.monotonic())))
+    finally:
+        room.stop()
+    before = room.monitor.procedure.current
+    assert before is not None and before.patient == "pid-b" and before.earlier is not None
+
+    again = PtyRoom(config, script((1.0, 0.0)), PatientLedger(ledger, 365))
+    try:
+        again.monitor.resume(saved, again.clock.monotonic(), again.clock.wall(), 5.0, None)
+    finally:
+        again.stop()
+    after = again.monitor.procedure.current
+    assert after is not None and after.procedure_id == before.procedure_id
+    assert (after.patient, after.patient_source) == ("pid-b", "carried_over")
+    assert after.earlier == before.earlier
+    assert again.monitor.procedure.patient_totals()["kar"] == pytest.approx(
+        room.monitor.procedure.patient_totals()["kar"]
+    )
+    room_patient = again.monitor.procedure.room_patient
+    assert room_patient is not None and room_patient.pseudonym == "pid-b"
