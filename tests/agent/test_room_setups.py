@@ -10,8 +10,9 @@ import pytest
 from agent.config import parse_config
 from core.errors import ConfigError
 from limits.dosimetry import esak_rate_mgy_min
+from simulators.procedure import Procedure
 from tests.agent.pty_room import ROOT, PtyRoom, script, shipped
-from tests.agent.room import carm_toml
+from tests.agent.room import FLUORO, GEOMETRY, Room, carm_toml, generator_reading, with_generator
 from tests.fakes import run_doseedge
 
 CONFIGS = sorted(p.name for p in (ROOT / "config").glob("*.toml"))
@@ -115,3 +116,21 @@ def test_finding_7_calibration_factors_are_checked_and_stored_with_every_record(
     factor = 1.25 if key == "kap_calibration" else 1.0
     assert procedure["totals"]["kap"]["value"] == pytest.approx(0.2 * factor, rel=0.02)
     assert irradiation["kap"]["value"] == pytest.approx(0.19 * factor, rel=0.02)  # from its first sample
+
+
+def test_records_say_which_field_areas_were_measured_and_which_assumed() -> None:
+    """A generator reporting the field for half the run, then silent: both records split the two."""
+    room = Room(Procedure.from_esak([(20.0, 20.0)], GEOMETRY), with_generator(FLUORO))
+    field = generator_reading("normal", True, field_area=300.0, sid=120.0)  # 75 cm² at 60 cm
+    room.run(8.0, generator=field)
+    room.run(8.0)  # the generator is silent: the assumed area
+    room.run(6.0)  # beam off (the script ends at 20 s)
+    room.records += room.monitor.close_procedure(room.clock.monotonic(), room.clock.wall(), "t").records
+    (irradiation,) = room.record("irradiation")
+    assert irradiation["field_area_sources"] == ["assumed", "measured"]
+    (procedure,) = room.record("procedure")
+    area = procedure["factors"]["field_area"]
+    assert area["measured_at_reference_cm2"] == {"min": 75.0, "max": 75.0}
+    assert area["assumed_at_reference_cm2"] == FLUORO.field_area_at_reference_cm2
+    assert set(area["kap_by_area"]) == {"measured", "assumed"}
+    assert set(area["kar_by_source"]) == {"kap_over_measured_area", "kap_over_assumed_area"}
