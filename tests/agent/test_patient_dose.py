@@ -164,3 +164,19 @@ def test_an_open_procedure_keeps_its_patient_and_earlier_dose_across_a_restart(t
     )
     room_patient = again.monitor.procedure.room_patient
     assert room_patient is not None and room_patient.pseudonym == "pid-b"
+
+
+@pytest.mark.parametrize(("days_ago", "fires"), [(100, True), (400, False)])
+def test_the_15_gy_sentinel_judges_the_patients_months(tmp_path: Path, days_ago: int, fires: bool) -> None:
+    """14.5 Gy PSD estimate from a procedure `days_ago`, then ~1 Gy more: the sentinel within 12 months."""
+    ledger = PatientLedger(tmp_path / "patients.sqlite", 365)
+    room = PtyRoom(shipped("carm-room.toml"), script((1.0, 0.0), (240.0, RATE), (5.0, 0.0)), ledger)
+    earlier = {"kar": 12000.0, "kap": 480.0, "psd": 14500.0}
+    ledger.add("pid-s", "old-procedure", room.clock.wall() - timedelta(days=days_ago), earlier)
+    try:
+        room.open("pid-s")
+        room.run(246.0, every_s=2.0)
+    finally:
+        room.stop()
+    assert room.monitor.procedure.totals()["psd"] == pytest.approx(1190.0, rel=0.05)  # mGy, this one
+    assert ("psd_sentinel" in room.triggers()) is fires
