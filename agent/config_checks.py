@@ -100,18 +100,22 @@ def fluoro_room_problems(
     if fluoro is None:
         return []
     problems = []
-    if not fluoro.generator and fluoro.mode != "normal":
+    if fluoro.mode != "normal":
         what = {
             "high_level": "normal fluoroscopy would be judged against 100 mGy/min, 4× its 25 mGy/min level",
             "acquisition": "no fluoroscopy would ever be judged",
         }[fluoro.mode]
+        when = (
+            f"while generator {fluoro.generator} gives no fresh mode (silent, lost)"
+            if fluoro.generator
+            else "always: nothing in this room reports the mode"
+        )
         problems.append(
             ConfigProblem(
                 "fluoroscopy.mode",
-                f'a fixed mode = "{fluoro.mode}" with nothing reporting the mode: {what}. Set '
-                'mode = "normal" (high-level and cine runs then alarm against 25 mGy/min: over-alarming, '
-                "never silence), or name a generator (or bridge) that reports the mode in "
-                "fluoroscopy.generator",
+                f'mode = "{fluoro.mode}" is the mode judged {when}: {what}. Set mode = "normal" '
+                "(high-level and cine runs then alarm against 25 mGy/min: over-alarming, never silence)"
+                + ("" if fluoro.generator else ", and name a generator (or bridge) that reports the mode"),
             )
         )
     if fluoro.field_area_at_reference_cm2 > CONSERVATIVE_FIELD_AREA_CM2:

@@ -29,6 +29,8 @@ def test_finding_4_a_fixed_high_level_is_refused_with_what_to_change() -> None:
     message = found["fluoroscopy.mode"]
     assert "4× its 25 mGy/min level" in message and 'mode = "normal"' in message and "generator" in message
     assert "fluoroscopy.mode" in problems(carm_toml('mode = "acquisition"'))
+    with_generator = problems(carm_toml('mode = "high_level"\ngenerator = "gen1"'))  # its fallback
+    assert "while generator gen1 gives no fresh mode" in with_generator["fluoroscopy.mode"]
 
 
 def test_finding_4_check_config_refuses_it_too(tmp_path: Path) -> None:
