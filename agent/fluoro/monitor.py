@@ -230,6 +230,8 @@ class FluoroMonitor:
                 "kap_gy_cm2": round(totals["kap"], 4),
                 "fluoro_time_s": round(totals["fluoro_time"], 1),
                 "psd_estimate_mgy": round(totals["psd"], 3),
+                "patient": self.procedure.current.patient,  # pseudonym; the triggers judge its total
+                "patient_kar_mgy": round(self.procedure.patient_totals()["kar"], 3),
             }
         return result
 
