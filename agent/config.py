@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.config_checks import activimeter_problems, cross_checks, id_problems
+from agent.config_checks import activimeter_problems, cross_checks, fluoro_room_problems, id_problems
 from agent.dicom.config import DicomConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig, build_rate_levels, build_triggers
 from agent.hotlab.config import HotlabConfig
@@ -199,6 +199,7 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
     cross_checks(devices, broken, fluoro, problems)
     levels = build_rate_levels(fluoro, problems)
     triggers = build_triggers(raw.get("triggers"), fluoro, source, problems)
+    problems += fluoro_room_problems(fluoro, triggers)
     hotlab = None
     if "hotlab" in raw:
         hotlab = build_dataclass(HotlabConfig, raw["hotlab"], "hotlab", problems)

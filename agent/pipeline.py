@@ -20,6 +20,7 @@ from agent.alarms import AlarmBook
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.fluoro.monitor import FluoroMonitor
+from agent.fluoro.patients import patient_ledger
 from agent.hotlab.monitor import HotlabMonitor
 from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.payloads import alarm_body, envelope, reading_body
@@ -58,7 +59,11 @@ class Pipeline:
         self.monitors: list[Monitor] = []
         if config.fluoroscopy is not None and config.rate_levels is not None:
             self.fluoro = FluoroMonitor(
-                config.fluoroscopy, config.rate_levels, config.triggers, self.alarm_book
+                config.fluoroscopy,
+                config.rate_levels,
+                config.triggers,
+                self.alarm_book,
+                patient_ledger(outbox.path, config.fluoroscopy.patient_lookback_days),
             )
             self.monitors.append(self.fluoro)
         self.hotlab: HotlabMonitor | None = None
@@ -163,12 +168,14 @@ class Pipeline:
             alarm_id = str(uuid.uuid4())
             self._lost_alarm_ids[device] = alarm_id
             during = " during beam-on" if beam_on else ""
+            fluoro = self.config.fluoroscopy
+            effect = fluoro.loss_effect(device) if fluoro is not None else "dose is not being monitored"
             notice = AlarmNotice(
                 alarm_id,
                 "device_lost",
                 "raised",
                 "high" if beam_on else "warning",
-                f"Lost contact with {device}{during}: dose is not being monitored",
+                f"Lost contact with {device}{during}: {effect}",
                 {
                     "device": device,
                     "error": error,

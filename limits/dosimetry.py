@@ -4,6 +4,10 @@ shared/reference/dosimetry.md §3:
   K_ref rate  = KAP rate / field area at the reference plane            (KAP is invariant with distance)
   ESAK rate   = K_ref rate × (d_ref / d_entrance)² × BSF × T_table     (seed: "in air with backscatter")
 
+A meter's KAP and Ka,r are first multiplied by the room's calibration factors from commissioning
+(`kap_calibration`, `kar_calibration`: the reference dosimeter's value ÷ the meter's, in this room,
+through this table; 1.0 until measured). They are part of the geometry so every record carries them.
+
 Every factor used is returned with the result so it is stored with the record.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 __all__ = ["Geometry", "esak_rate_mgy_min"]
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,13 +26,17 @@ class Geometry:
     source_to_entrance_cm: float
     backscatter_factor: float
     table_transmission: float = 1.0
+    kap_calibration: float = 1.0  # reference KAP ÷ meter KAP, from commissioning
+    kar_calibration: float = 1.0  # reference Ka,r ÷ meter (or console) Ka,r, from commissioning
+    calibrated_on: str = ""  # date and report of the commissioning measurement ("" = not calibrated)
 
-    def factors(self) -> dict[str, float]:
+    def factors(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def esak_rate_mgy_min(kap_rate_gy_cm2_min: float, geometry: Geometry) -> float:
     """Entrance-surface air-kerma rate (mGy/min, with backscatter) from a KAP rate (Gy·cm²/min)."""
-    k_ref_mgy_min = kap_rate_gy_cm2_min / geometry.field_area_at_reference_cm2 * 1000.0
+    kap = kap_rate_gy_cm2_min * geometry.kap_calibration
+    k_ref_mgy_min = kap / geometry.field_area_at_reference_cm2 * 1000.0
     inverse_square = (geometry.source_to_reference_cm / geometry.source_to_entrance_cm) ** 2
     return k_ref_mgy_min * inverse_square * geometry.backscatter_factor * geometry.table_transmission

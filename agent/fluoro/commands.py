@@ -2,7 +2,9 @@
 
 Payloads (JSON objects; `command_id` is echoed by the router):
   alarm_ack        {"alarm_id": "<uuid>", "by": "<who>"}      → {"alarm_id", "state"}
-  procedure_open   {"by": "<who>"}                            → {"procedure_id"}
+  procedure_open   {"by": "<who>", "patient_id": "<id>"}      → {"procedure_id", "patient"}
+                   patient_id is optional; it is pseudonymised at once (agent/pseudonym.py) and only
+                   the pseudonym is kept: the patient's earlier procedures count towards the triggers
   procedure_close  {"by": "<who>"}                            → {"procedure_id"}; record/procedure follows
 """
 
@@ -16,6 +18,7 @@ from agent.clock import Clock
 from agent.commands.router import CommandRouter
 from agent.fluoro.monitor import FluoroMonitor
 from agent.pipeline import Pipeline
+from agent.pseudonym import Pseudonymiser
 from core.errors import CommandError
 
 
@@ -26,7 +29,27 @@ def _who(args: dict[str, Any]) -> str:
     return by
 
 
+def _patient_id(args: dict[str, Any]) -> str | None:
+    raw = args.get("patient_id")
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not 1 <= len(raw.strip()) <= 64:
+        raise CommandError("'patient_id' must be a string of 1–64 characters")
+    return raw
+
+
 def register_fluoro_commands(router: CommandRouter, pipeline: Pipeline, clock: Clock) -> None:
+    keyed: list[Pseudonymiser] = []  # created at the first patient, with the box's key
+
+    def pseudonym(patient_id: str) -> str:
+        if not keyed:
+            assert pipeline.config.fluoroscopy is not None
+            try:
+                keyed.append(Pseudonymiser(pipeline.config.fluoroscopy.pseudonym_key_path))
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"cannot pseudonymise the patient id: {exc}") from None
+        return keyed[0].pseudonym(patient_id)
+
     def fluoro() -> FluoroMonitor:
         if pipeline.fluoro is None:
             raise CommandError("this station has no [fluoroscopy] table")
@@ -41,11 +64,13 @@ def register_fluoro_commands(router: CommandRouter, pipeline: Pipeline, clock: C
 
     def procedure_open(args: dict[str, Any]) -> dict[str, Any]:
         monitor = fluoro()
-        procedure_id = monitor.open_procedure(clock.monotonic(), clock.wall(), f"command ({_who(args)})")
-        if procedure_id is None:
-            assert monitor.procedure.current is not None
+        by, raw = f"command ({_who(args)})", _patient_id(args)
+        if monitor.procedure.current is not None:
             raise CommandError(f"procedure {monitor.procedure.current.procedure_id} is already open")
-        return {"procedure_id": procedure_id}
+        patient = pseudonym(raw) if raw is not None else None
+        procedure_id = monitor.open_procedure(clock.monotonic(), clock.wall(), by, patient)
+        assert procedure_id is not None
+        return {"procedure_id": procedure_id, "patient": patient}
 
     def procedure_close(args: dict[str, Any]) -> dict[str, Any]:
         monitor = fluoro()

@@ -13,7 +13,7 @@ from core.tomlschema import build_dataclass
 from limits.dose_rate import RatePolicy
 from limits.dosimetry import Geometry
 from limits.entrance import TubeOutput
-from limits.levels import RateLevelTable, load_rate_levels
+from limits.levels import LevelTableError, RateLevelTable, load_rate_levels
 from limits.trigger_levels import TriggerOverride, TriggerSet, load_trigger_set
 
 
@@ -41,6 +41,14 @@ class FluoroscopyConfig:
     raise_after_s: float = 2.0
     clear_below_fraction: float = 0.9
     clear_after_s: float = 2.0
+    levels_dir: str = ""  # a site folder of level tables, searched after limits/data
+    rate_alarm_severity: Literal["high", "warning"] = "high"  # of the Table 4 dose-rate alarm
+    kap_calibration: float = 1.0  # reference KAP ÷ meter KAP, measured at commissioning
+    kar_calibration: float = 1.0  # reference Ka,r ÷ meter (console) Ka,r, measured at commissioning
+    calibrated_on: str = ""  # date and report of that measurement ("" = not calibrated)
+    patient_lookback_days: float = 365.0  # a patient's earlier procedures counted this far back
+    patient_hold_s: float = 3600.0  # the room keeps the named patient this long after its last beam
+    pseudonym_key_path: str = "var/doseedge/pseudonym.key"  # the box's key, shared with the hot lab
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -74,11 +82,33 @@ class FluoroscopyConfig:
             problems.append(("procedure_idle_s", "must be 10–86400 s"))
         if self.kap_counter_wrap_gy_cm2 < 0:
             problems.append(("kap_counter_wrap_gy_cm2", "must be ≥ 0 (0 = no wrap)"))
+        for key in ("kap_calibration", "kar_calibration"):
+            if not 0.5 <= getattr(self, key) <= 2.0:
+                problems.append((key, "must be 0.5–2.0 (reference dosimeter ÷ meter, from commissioning)"))
+        if not 1 <= self.patient_lookback_days <= 3650:
+            problems.append(("patient_lookback_days", "must be 1–3650 days (default 365: 12 months)"))
+        if not 0 <= self.patient_hold_s <= 86400:
+            problems.append(("patient_hold_s", "must be 0–86400 s"))
         if not self.dap_meter and not self.generator:
             problems.append(("dap_meter", "name a dap_meter, a generator, or both"))
         if self.generator and not self.dap_meter and self.tube_output is None:
             problems.append(("tube_output", "a room with only a generator needs its tube-output calibration"))
         return problems
+
+    def loss_effect(self, device: str) -> str:
+        """What losing `device` means for this room, for the `device_lost` message: true, not alarming
+        by default — the DAP meter still monitors when only the generator is gone."""
+        if device == self.generator and self.dap_meter:
+            return (
+                f"DAP meter {self.dap_meter} still monitors the dose; the mode is now the configured "
+                f"{self.mode!r} and the field area the assumed {self.field_area_at_reference_cm2:g} cm²"
+            )
+        if device == self.dap_meter and self.generator and self.tube_output is not None:
+            return (
+                f"dose rate now estimated from generator {self.generator}'s parameters and the tube-output "
+                "calibration only; KAP and Ka,r counters are not read"
+            )
+        return "dose is not being monitored"
 
     def geometry(self) -> Geometry:
         return Geometry(
@@ -87,6 +117,9 @@ class FluoroscopyConfig:
             self.source_to_entrance_cm,
             self.backscatter_factor,
             self.table_transmission,
+            self.kap_calibration,
+            self.kar_calibration,
+            self.calibrated_on,
         )
 
     def policy(self) -> RatePolicy:
@@ -112,8 +145,8 @@ def build_rate_levels(
     if fluoro is None:
         return None
     try:
-        return load_rate_levels(fluoro.levels)
-    except FileNotFoundError as exc:
+        return load_rate_levels(fluoro.levels, fluoro.levels_dir)
+    except (LevelTableError, OSError) as exc:
         problems.append(ConfigProblem("fluoroscopy.levels", str(exc)))
         return None
 

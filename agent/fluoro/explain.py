@@ -20,14 +20,16 @@ def _rate_sources(f: FluoroscopyConfig) -> list[str]:
         )
         lines.append(
             f"    dose rate from: DAP meter {f.dap_meter} (Ka,r rate, or KAP rate ÷ {area}"
-            f"the configured {f.field_area_at_reference_cm2:g} cm² at the reference point)"
+            f"the ASSUMED {f.field_area_at_reference_cm2:g} cm² at the reference point; every record says "
+            "which area was measured and which assumed)"
         )
     if f.generator and f.tube_output is not None:
         when = f"only while {f.dap_meter} is silent for more than {gap}" if f.dap_meter else "always"
         tube = f.tube_output
         lines.append(
             f"    dose rate from: generator {f.generator} kV/mA/pulses × tube_output, {when}; "
-            f"tube_output calibrated_on {tube.calibrated_on!r}, reference {tube.reference!r}"
+            f"tube_output calibrated_on {tube.calibrated_on!r}, reference {tube.reference!r}, "
+            f"tube_current = {tube.tube_current!r} mA, measured at {tube.filtration_cu_mm:g} mm Cu added"
         )
     elif f.generator:
         lines.append(
@@ -39,7 +41,10 @@ def _rate_sources(f: FluoroscopyConfig) -> list[str]:
             f"else configured {f.mode}"
         )
     else:
-        lines.append(f"    mode from: config ({f.mode}); no generator gives it")
+        lines.append(
+            f"    mode from: nothing in this room reports it: every run judged as {f.mode} "
+            "(high-level and cine runs alarm against its level)"
+        )
     return lines
 
 
@@ -53,6 +58,20 @@ def explain_fluoroscopy(config: AgentConfig) -> list[str]:
         *_rate_sources(f),
         f"    factors {f.geometry().factors()}, tissue_to_air {f.tissue_to_air}",
     ]
+    if f.kap_calibration == 1.0 and f.kar_calibration == 1.0 and not f.calibrated_on:
+        lines.append(
+            "    WARNING: kap_calibration and kar_calibration are 1.0 with no calibrated_on: the meter is "
+            "trusted as it reads; measure both against a reference dosimeter at commissioning"
+        )
+    lines.append(
+        f"    Table 4 dose-rate alarm severity: {f.rate_alarm_severity}; level tables from limits/data"
+        + (f" then {f.levels_dir}" if f.levels_dir else "")
+    )
+    lines.append(
+        f"    patients: a procedure_open patient_id is pseudonymised on the box; the cumulative triggers "
+        f"judge the patient's total over {f.patient_lookback_days:g} days; the room keeps the patient "
+        f"{f.patient_hold_s:g} s after its last beam"
+    )
     polls = [d.poll_interval_s for d in config.devices if d.name in (f.dap_meter, f.generator)]
     interval = max(polls) if polls else 1.0
     lines.append(

@@ -108,6 +108,7 @@ class GeneratorInput:
                 v.get("pulse_width", 0.0),
                 tube,
                 self.geometry,
+                v.get("filtration_cu"),
             )
         except ValueError:
             self.counters["invalid_generator_readings"] += 1

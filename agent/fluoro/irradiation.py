@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["Irradiation", "IrradiationTracker"]
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ class Irradiation:
     peak_esak_mgy_min: float = 0.0
     rate_alarms: int = 0
     factors: dict[str, Any] | None = None
+    area_sources: set[str] = field(default_factory=set)  # measured | assumed, over the whole run
 
 
 class IrradiationTracker:
@@ -63,6 +64,8 @@ class IrradiationTracker:
             current.kap_gy_cm2 += kap_delta
             if last is not None and last.beam_on and 0 < sample.t_s - last.t_s <= self.max_gap_s:
                 current.time_s += sample.t_s - last.t_s
+            if "field_area_source" in rate.factors:
+                current.area_sources.add(str(rate.factors["field_area_source"]))
             if rate.esak_mgy_min >= current.peak_esak_mgy_min:
                 current.peak_esak_mgy_min = rate.esak_mgy_min
                 current.factors = rate.factors
@@ -88,6 +91,7 @@ class IrradiationTracker:
                 "esak_method": current.method,
                 "rate_alarms": current.rate_alarms,
                 "factors": {**self.factors, **(current.factors or {})},
+                "field_area_sources": sorted(current.area_sources),  # [] when no area was needed
                 "levels_source": self.table.source_id,
             },
         )

@@ -25,6 +25,7 @@ from agent.fluoro.config import FluoroscopyConfig
 from agent.fluoro.inputs import GeneratorInput, fresh
 from agent.fluoro.irradiation import IrradiationTracker
 from agent.fluoro.meter_watch import MeterWatch
+from agent.fluoro.patients import PatientLedger
 from agent.fluoro.procedure import AlarmStatus, ProcedureSample, ProcedureTracker
 from agent.notices import AlarmNotice, Evaluation
 from drivers.model import Reading
@@ -34,7 +35,11 @@ from limits.levels import RateLevelTable
 from limits.meter_watch import MeterSample
 from limits.trigger_levels import TriggerSet
 
-MODE_TEXT = {"normal": "normal fluoroscopy", "high_level": "high-level fluoroscopy"}
+MODE_TEXT = {
+    "normal": "normal fluoroscopy",
+    "high_level": "high-level fluoroscopy",
+    "acquisition": "acquisition (cine, DSA)",
+}
 
 
 class _NoAlarms:
@@ -52,6 +57,7 @@ class FluoroMonitor:
         table: RateLevelTable,
         triggers: TriggerSet | None = None,
         alarms: AlarmStatus | None = None,
+        patients: PatientLedger | None = None,
     ) -> None:
         self.config = config
         self.table = table
@@ -71,6 +77,8 @@ class FluoroMonitor:
             kap_wrap_gy_cm2=config.kap_counter_wrap_gy_cm2,
             max_gap_s=self.policy.max_gap_s,
             levels_sources=sources,
+            patients=patients or PatientLedger(":memory:", config.patient_lookback_days),
+            patient_hold_s=config.patient_hold_s,
         )
         self.counters: dict[str, int] = {"invalid_generator_readings": 0, "unknown_modes": 0}
         self._alarm_id: str | None = None
@@ -162,6 +170,7 @@ class FluoroMonitor:
             kar_mgy=kar_m.value if kar_m else None,
             irradiation_time_s=time_m.value if time_m else None,
             kap_rate_gy_cm2_min=kap_rate,
+            area_source=str(rate.factors.get("field_area_source", "assumed")),
         )
         result = self._judge(reading.device, rate, beam_on, sample, kap_delta, t_mono, wall)
         if kap_m is not None:
@@ -201,6 +210,7 @@ class FluoroMonitor:
         )
         last, procedure = self.procedure.last_sample, self.procedure.current
         procedure_id = procedure.procedure_id if procedure else None
+        kap_delta *= self.geometry.kap_calibration  # the room's commissioning factor
         result.records += self.irradiation.track(
             beam_on, self.mode, wall, kap_delta, sample, last, rate, procedure_id
         )
@@ -225,20 +235,24 @@ class FluoroMonitor:
                 "kap_gy_cm2": round(totals["kap"], 4),
                 "fluoro_time_s": round(totals["fluoro_time"], 1),
                 "psd_estimate_mgy": round(totals["psd"], 3),
+                "patient": self.procedure.current.patient,  # pseudonym; the triggers judge its total
+                "patient_kar_mgy": round(self.procedure.patient_totals()["kar"], 3),
             }
         return result
 
     # ------------------------------------------------------------ commands
 
-    def open_procedure(self, t_mono: float, wall: datetime, by: str) -> str | None:
-        """The id of the procedure opened, or None if one is already open."""
-        if not self.procedure.open(t_mono, wall, by):
+    def open_procedure(
+        self, t_mono: float, wall: datetime, by: str, patient: str | None = None
+    ) -> str | None:
+        """The id of the procedure opened, or None if one is already open. `patient`: a pseudonym."""
+        if not self.procedure.open(t_mono, wall, by, patient):
             return None
         assert self.procedure.current is not None
         return self.procedure.current.procedure_id
 
     def close_procedure(self, t_mono: float, wall: datetime, by: str) -> Evaluation:
-        return self.procedure.close(t_mono, wall, by)
+        return self.procedure.close(t_mono, wall, by, ends_patient=True)
 
     # ------------------------------------------------------------ restart (agent/restart_state.py)
 
@@ -286,13 +300,14 @@ class FluoroMonitor:
             "procedure_id": procedure.procedure_id if procedure else None,
         }
         mode_text = MODE_TEXT.get(level.mode, level.mode)
+        severity = self.config.rate_alarm_severity  # per site; "high" by default (docs/fluoroscopy.md)
         if isinstance(event, RateExceeded):
             self._alarm_id = str(uuid.uuid4())
             message = (
                 f"Entrance dose rate {event.mean_mgy_min:.1f} mGy/min is above the "
                 f"{level.rate_mgy_min:g} mGy/min guidance level for {mode_text}"
             )
-            return AlarmNotice(self._alarm_id, "fluoro_dose_rate", "raised", "high", message, details)
+            return AlarmNotice(self._alarm_id, "fluoro_dose_rate", "raised", severity, message, details)
         alarm_id = self._alarm_id or str(uuid.uuid4())
         self._alarm_id = None
         details["peak"] = {"value": round(event.peak_mean_mgy_min, 3), "unit": "mGy/min"}
@@ -301,4 +316,13 @@ class FluoroMonitor:
             f"Entrance dose rate back to {event.mean_mgy_min:.1f} mGy/min, below the "
             f"{level.rate_mgy_min:g} mGy/min level (peak {event.peak_mean_mgy_min:.1f})"
         )
-        return AlarmNotice(alarm_id, "fluoro_dose_rate", "cleared", "high", message, details)
+        if event.reason != "below_level":  # the mode changed: say what the meter reads NOW
+            details["value"] = {"value": round(rate.esak_mgy_min, 3), "unit": "mGy/min"}
+            now = self.table.for_mode(self.mode)
+            judged = f"judged against {now.rate_mgy_min:g} mGy/min" if now else "not judged in this mode"
+            message = (
+                f"Mode changed to {MODE_TEXT.get(self.mode, self.mode)}: the {mode_text} alarm ends; the "
+                f"entrance dose rate reads {rate.esak_mgy_min:.1f} mGy/min now, {judged} "
+                f"(peak {event.peak_mean_mgy_min:.1f})"
+            )
+        return AlarmNotice(alarm_id, "fluoro_dose_rate", "cleared", severity, message, details)

@@ -2,9 +2,11 @@
 
 A procedure opens on the first beam-on after idle (or `cmd/procedure_open`) and closes after
 `procedure_idle_s` without beam (or `cmd/procedure_close`). While open it keeps running totals —
-Ka,r, KAP, fluoroscopy time, acquisition time and count, and the conservative single-field PSD
-estimate (limits/entrance.py) — and checks them against the selected triggers (limits/triggers.py):
-each level is one latching alarm, raised once. At close it emits `record/procedure`.
+Ka,r, KAP, fluoroscopy time, acquisition time and count, and the single-field PSD estimate
+(limits/entrance.py) — and checks them against the selected triggers (limits/triggers.py): each level
+is one latching alarm, raised once. With a patient named, Ka,r, KAP and PSD are judged as the
+patient's total, earlier procedures included (agent/fluoro/patients.py). At close it emits
+`record/procedure`.
 
 Totals come from the meter's counters through limits/counters.py (a reset or wrap mid-procedure
 neither loses nor doubles dose); where a room has no counter, rates are integrated over monotonic
@@ -21,6 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from agent.clock import iso_utc
+from agent.fluoro.patients import PATIENT_QUANTITIES, EarlierDose, PatientLedger, RoomPatient
+from agent.fluoro.procedure_alarms import alarm_entry, gap_notice, trigger_notice
 from agent.fluoro.procedure_record import procedure_record
 from agent.fluoro.procedure_state import (
     OpenProcedure,
@@ -34,11 +38,10 @@ from agent.notices import AlarmNotice, Evaluation, RecordNotice
 from limits.counters import counter_step
 from limits.dosimetry import Geometry
 from limits.entrance import psd_estimate
-from limits.trigger_levels import CANONICAL_UNIT, TriggerLevel, TriggerSet
-from limits.triggers import Crossing, evaluate
+from limits.trigger_levels import TriggerSet
+from limits.triggers import evaluate
 
 FLUORO_MODES = ("normal", "high_level")
-NAMES = {"kar": "Ka,r", "psd": "Peak skin dose estimate", "kap": "KAP", "fluoro_time": "Fluoroscopy time"}
 
 
 class AlarmStatus(Protocol):
@@ -59,6 +62,8 @@ class ProcedureTracker:
         kap_wrap_gy_cm2: float = 0.0,
         max_gap_s: float = 5.0,
         levels_sources: dict[str, Any] | None = None,
+        patients: PatientLedger | None = None,
+        patient_hold_s: float = 3600.0,
     ) -> None:
         self.triggers = triggers
         self.geometry = geometry
@@ -71,7 +76,11 @@ class ProcedureTracker:
         self.current: OpenProcedure | None = None
         self._baseline: dict[str, float | None] = {"kap": None, "kar": None, "time": None}
         self._last: ProcedureSample | None = None
+        self._kar_source = "meter"  # how the last Ka,r step was obtained (_deltas)
         self._gap: dict[str, Any] | None = None  # after a restart, until the first counter step
+        self.patients = patients or PatientLedger(":memory:", 365.0)
+        self.patient_hold_s = patient_hold_s
+        self.room_patient: RoomPatient | None = None  # kept across an idle close (patients.py)
 
     @property
     def last_sample(self) -> ProcedureSample | None:
@@ -79,17 +88,34 @@ class ProcedureTracker:
 
     # ------------------------------------------------------------ commands
 
-    def open(self, t_s: float, wall: datetime, by: str) -> bool:
+    def open(self, t_s: float, wall: datetime, by: str, patient: str | None = None) -> bool:
+        """`patient` is a pseudonym; without one, the room's patient if its last beam was less than
+        `patient_hold_s` ago (a pause that closed the procedure does not split the patient's dose)."""
         if self.current is not None:
             return False
-        self.current = OpenProcedure(str(uuid.uuid4()), wall, t_s, by, t_s)
+        procedure_id = str(uuid.uuid4())
+        source, room = "procedure_open", self.room_patient
+        if patient is None and room is not None and t_s - room.last_beam_t <= self.patient_hold_s:
+            patient, source = room.pseudonym, "carried_over"
+        current = self.current = OpenProcedure(procedure_id, wall, t_s, by, t_s)
+        if patient is not None:
+            self.room_patient = RoomPatient(patient, t_s)
+            current.patient, current.patient_source = patient, source
+            current.earlier = self.patients.earlier(patient, wall, procedure_id)
         return True
 
-    def close(self, t_s: float, wall: datetime, by: str) -> Evaluation:
+    def close(self, t_s: float, wall: datetime, by: str, ends_patient: bool = False) -> Evaluation:
+        """`ends_patient`: the operator closed it (the patient leaves the room); an idle close keeps
+        the room's patient for `patient_hold_s`."""
         result = Evaluation()
         current, self.current = self.current, None
         if current is None:
             return result
+        if current.patient is not None:
+            error = self.patients.add(current.patient, current.procedure_id, wall, self._own(current))
+            if error:
+                current.counter_events.append({"counter": "patient_ledger", "event": "error", "error": error})
+            self.room_patient = None if ends_patient else RoomPatient(current.patient, current.last_beam_t)
         for alarm in current.alarms:
             if alarm["latching"] and self.alarms.is_active(alarm["alarm_id"]):
                 result.alarms.append(
@@ -113,6 +139,7 @@ class ProcedureTracker:
             acknowledgement=self.alarms.acknowledgement,
             triggers=self.triggers,
             levels_sources=self.levels_sources,
+            patient_totals=self._judged(current),
         )
         result.records.append(RecordNotice("procedure", record))
         return result
@@ -120,17 +147,20 @@ class ProcedureTracker:
     def note_alarm(self, notice: AlarmNotice) -> None:
         """Alarms raised elsewhere during the procedure (dose rate, device lost) go into its record."""
         if self.current is not None and notice.state == "raised":
-            self.current.alarms.append(self._alarm_entry(notice))
+            self.current.alarms.append(alarm_entry(notice))
 
     # ------------------------------------------------------------ surviving a restart
 
     def snapshot(self, now_t: float) -> dict[str, Any]:
         """What `resume` needs after a kill, JSON-ready (agent/fluoro/procedure_state.py)."""
-        current, last = self.current, self._last
+        current, last, room = self.current, self._last, self.room_patient
         return {
             "procedure": procedure_data(current, now_t) if current is not None else None,
             "baseline": dict(self._baseline),
             "last": sample_data(last, now_t) if last is not None else None,
+            "room_patient": {"pseudonym": room.pseudonym, "last_beam_age_s": now_t - room.last_beam_t}
+            if room is not None
+            else None,
         }
 
     def resume(
@@ -151,6 +181,9 @@ class ProcedureTracker:
         last = sample_from(saved["last"], saved_t) if saved.get("last") else None
         beam_at_stop = last is not None and last.beam_on
         gap_info = {"gap_s": None if gap_s is None else round(gap_s, 3), "restarted_at": iso_utc(now_wall)}
+        room = saved.get("room_patient")
+        if room is not None:
+            self.room_patient = RoomPatient(str(room["pseudonym"]), saved_t - float(room["last_beam_age_s"]))
         data = saved.get("procedure")
         current = procedure_from(data, saved_t) if data is not None else None
         if current is not None:
@@ -171,20 +204,7 @@ class ProcedureTracker:
         return result
 
     def _gap_notice(self, gap: dict[str, Any], kap_gy_cm2: float | None) -> AlarmNotice:
-        current = self.current
-        seconds = "an unknown time" if gap["gap_s"] is None else f"{gap['gap_s']:.1f} s"
-        if kap_gy_cm2 is None:
-            message = f"Dose monitor was down for {seconds} during beam-on (agent restarted)"
-        else:
-            message = f"{kap_gy_cm2:.3g} Gy·cm² was delivered while the dose monitor was down ({seconds})"
-        details = {
-            **gap,
-            "procedure_id": current.procedure_id if current else None,
-            "beam_on_at_stop": kap_gy_cm2 is None,
-            **({"kap_during_gap": {"value": round(kap_gy_cm2, 6), "unit": "Gy·cm²"}} if kap_gy_cm2 else {}),
-        }
-        severity = "high" if kap_gy_cm2 is None else "warning"
-        notice = AlarmNotice(str(uuid.uuid4()), "monitor_gap", "raised", severity, message, details, True)
+        notice = gap_notice(gap, kap_gy_cm2, self.current.procedure_id if self.current else None)
         self.note_alarm(notice)
         return notice
 
@@ -203,7 +223,7 @@ class ProcedureTracker:
         current = self.current
         if current is not None:
             current.counter_events += events
-            self._accumulate(current, sample, kap_delta, kar_delta, time_delta)
+            current.add(sample, self._last, kap_delta, kar_delta, time_delta, self._kar_source)
             result.alarms += self._check(current, sample.wall)
             if not sample.beam_on and sample.t_s - current.last_beam_t >= self.idle_s:
                 closed = self.close(sample.t_s, sample.wall, "idle")
@@ -213,10 +233,14 @@ class ProcedureTracker:
         return result
 
     def totals(self) -> dict[str, float]:
-        """Running totals in canonical units (trigger_levels.CANONICAL_UNIT)."""
-        current = self.current
-        if current is None:
-            return {}
+        """The open procedure's own running totals in canonical units (trigger_levels.CANONICAL_UNIT)."""
+        return {} if self.current is None else self._own(self.current)
+
+    def patient_totals(self) -> dict[str, float]:
+        """What the triggers judge: with a patient, the patient's total over the look-back."""
+        return {} if self.current is None else self._judged(self.current)
+
+    def _own(self, current: OpenProcedure) -> dict[str, float]:
         psd, _ = psd_estimate(current.kar_mgy, self.geometry, self.tissue_to_air)
         return {
             "kar": current.kar_mgy,
@@ -224,6 +248,10 @@ class ProcedureTracker:
             "kap": current.kap_gy_cm2,
             "fluoro_time": current.fluoro_time_s,
         }
+
+    def _judged(self, current: OpenProcedure) -> dict[str, float]:
+        own, earlier = self._own(current), current.earlier or EarlierDose()
+        return {q: v + earlier.totals[q] if q in PATIENT_QUANTITIES else v for q, v in own.items()}
 
     def _step(
         self, name: str, value: float | None, wrap: float, wall: datetime
@@ -237,8 +265,11 @@ class ProcedureTracker:
         return step.delta, []
 
     def _deltas(self, s: ProcedureSample) -> tuple[float, float, float, list[dict[str, Any]]]:
+        """Counter steps × the room's calibration factors; what has no counter, from the rates."""
         kap, e1 = self._step("kap", s.kap_gy_cm2, self.kap_wrap_gy_cm2, s.wall)
         kar, e2 = self._step("kar", s.kar_mgy, 0.0, s.wall)
+        kap = None if kap is None else kap * self.geometry.kap_calibration
+        kar = None if kar is None else kar * self.geometry.kar_calibration
         time, e3 = self._step("time", s.irradiation_time_s, 0.0, s.wall)
         last = self._last
         dt = 0.0
@@ -250,80 +281,28 @@ class ProcedureTracker:
                 and last is not None
                 and last.kap_rate_gy_cm2_min is not None
             ):
-                kap = (s.kap_rate_gy_cm2_min + last.kap_rate_gy_cm2_min) / 2 * dt / 60.0
+                mean = (s.kap_rate_gy_cm2_min + last.kap_rate_gy_cm2_min) / 2
+                kap = mean * self.geometry.kap_calibration * dt / 60.0
             elif last is not None:
                 k_ref = (s.k_ref_rate_mgy_min + last.k_ref_rate_mgy_min) / 2 * dt / 60.0
                 kap = k_ref * s.area_ref_cm2 / 1000.0
             else:
                 kap = 0.0
+        self._kar_source = "meter"
         if kar is None:
             kar = kap / s.area_ref_cm2 * 1000.0
+            self._kar_source = f"kap_over_{s.area_source}_area"
         if time is None:
             time = dt
         return kap, kar, time, e1 + e2 + e3
-
-    def _accumulate(
-        self, current: OpenProcedure, s: ProcedureSample, kap: float, kar: float, time: float
-    ) -> None:
-        current.kap_gy_cm2 += kap
-        current.kar_mgy += kar
-        if s.mode == "acquisition":
-            current.acquisition_time_s += time
-            last = self._last
-            if s.beam_on and (last is None or not last.beam_on or last.mode != "acquisition"):
-                current.acquisition_count += 1
-        else:
-            current.fluoro_time_s += time
-        if s.beam_on:
-            current.last_beam_t = s.t_s
-            current.peak_esak[s.mode] = max(current.peak_esak.get(s.mode, 0.0), s.esak_rate_mgy_min)
-            current.peak_k_ref_mgy_min = max(current.peak_k_ref_mgy_min, s.k_ref_rate_mgy_min)
 
     # ------------------------------------------------------------ triggers
 
     def _check(self, current: OpenProcedure, wall: datetime) -> list[AlarmNotice]:
         if self.triggers is None:
             return []
-        current.triggers, crossings = evaluate(current.triggers, self.totals(), self.triggers.levels)
-        notices = [self._trigger_notice(current, c) for c in crossings]
-        current.alarms += [self._alarm_entry(n) for n in notices]
+        judged = self._judged(current)
+        current.triggers, crossings = evaluate(current.triggers, judged, self.triggers.levels)
+        notices = [trigger_notice(current, c) for c in crossings]
+        current.alarms += [alarm_entry(n) for n in notices]
         return notices
-
-    def _trigger_notice(self, current: OpenProcedure, crossing: Crossing) -> AlarmNotice:
-        level: TriggerLevel = crossing.level
-        shown = crossing.value / level.factor
-        what = level.describe(crossing.index).split(" ", 1)[1]
-        message = (
-            f"{NAMES[level.quantity]} {shown:.3g} {level.unit} has reached {what} "
-            f"({level.kind.replace('_', ' ')}, {level.id})"
-        )
-        details = {
-            "procedure_id": current.procedure_id,
-            "trigger": level.id,
-            "kind": level.kind,
-            "quantity": level.quantity,
-            "index": crossing.index,
-            "skipped_levels": crossing.skipped,
-            "level": {
-                "value": round(crossing.threshold / level.factor, 6),
-                "unit": level.unit,
-                "citation": level.citation,
-                "source": level.source,
-                "check": level.check,
-            },
-            "value": {"value": round(crossing.value, 6), "unit": CANONICAL_UNIT[level.quantity]},
-        }
-        return AlarmNotice(
-            str(uuid.uuid4()), "fluoro_trigger", "raised", level.severity, message, details, True
-        )
-
-    @staticmethod
-    def _alarm_entry(notice: AlarmNotice) -> dict[str, Any]:
-        return {
-            "alarm_id": notice.alarm_id,
-            "type": notice.alarm_type,
-            "severity": notice.severity,
-            "message": notice.message,
-            "latching": notice.latching,
-            "trigger": notice.details.get("trigger"),
-        }

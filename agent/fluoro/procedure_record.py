@@ -1,5 +1,7 @@
 """`record/procedure`: the summary of a closed procedure, for the ten-year record (docs/fluoroscopy.md):
-totals, peaks, alarms with their acknowledgements, counter events, restarts, factors, levels' sources."""
+totals, peaks, alarms with their acknowledgements, counter events, restarts, factors, levels' sources,
+the patient (or that there was none) with the patient's totals the triggers judged, and which field
+areas were measured and which assumed."""
 
 from __future__ import annotations
 
@@ -27,8 +29,10 @@ def procedure_record(
     acknowledgement: Callable[[str], dict[str, Any]],
     triggers: TriggerSet | None,
     levels_sources: dict[str, Any],
+    patient_totals: dict[str, float],
 ) -> dict[str, Any]:
     psd, psd_factors = psd_estimate(current.kar_mgy, geometry, tissue_to_air)
+    factors = {k: v for k, v in geometry.factors().items() if k != "field_area_at_reference_cm2"}
     alarms = [
         {**{k: v for k, v in a.items() if k != "latching"}, **acknowledgement(a["alarm_id"])}
         for a in current.alarms
@@ -57,7 +61,8 @@ def procedure_record(
         "alarms": alarms,
         "counter_events": current.counter_events,
         "restarts": current.restarts,
-        "factors": {**geometry.factors(), "tissue_to_air": tissue_to_air},
+        "factors": {**factors, "tissue_to_air": tissue_to_air, "field_area": _areas(current, geometry)},
+        "patient": _patient(current, patient_totals),
         "levels": {
             **levels_sources,
             "trigger_preset": triggers.preset if triggers else None,
@@ -71,5 +76,38 @@ def procedure_record(
                 }
                 for t in (triggers.levels if triggers else ())
             ],
+        },
+    }
+
+
+def _areas(current: OpenProcedure, geometry: Geometry) -> dict[str, Any]:
+    """Which field areas were measured, which assumed, and how much dose went through each."""
+    measured = current.measured_area_cm2
+    return {
+        "assumed_at_reference_cm2": geometry.field_area_at_reference_cm2,
+        "measured_at_reference_cm2": (
+            {"min": round(measured[0], 3), "max": round(measured[1], 3)} if measured else None
+        ),
+        "kap_by_area": {k: {"value": round(v, 6), "unit": "Gy·cm²"} for k, v in current.kap_by_area.items()},
+        "kar_by_source": {k: {"value": round(v, 4), "unit": "mGy"} for k, v in current.kar_by_source.items()},
+    }
+
+
+def _patient(current: OpenProcedure, totals: dict[str, float]) -> dict[str, Any]:
+    if current.patient is None:
+        return {
+            "pseudonym": None,
+            "note": "no patient named: the triggers judged this procedure alone, and earlier or later "
+            "procedures of the same patient are not added to it",
+        }
+    earlier = current.earlier
+    return {
+        "pseudonym": current.patient,
+        "source": current.patient_source,
+        "earlier_procedure_ids": list(earlier.procedure_ids) if earlier else [],
+        "totals_judged": {
+            "kar": {"value": round(totals["kar"], 4), "unit": "mGy"},
+            "kap": {"value": round(totals["kap"], 6), "unit": "Gy·cm²"},
+            "psd_estimate": {"value": round(totals["psd"], 4), "unit": "mGy"},
         },
     }

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from agent.fluoro.patients import EarlierDose
 from limits.triggers import TriggerState
 
 
@@ -37,6 +38,7 @@ class ProcedureSample:
     kar_mgy: float | None = None
     irradiation_time_s: float | None = None
     kap_rate_gy_cm2_min: float | None = None
+    area_source: str = "assumed"  # measured (generator field_area at sid) | assumed (configured)
 
 
 @dataclass
@@ -57,6 +59,43 @@ class OpenProcedure:
     alarms: list[dict[str, Any]] = field(default_factory=list)
     counter_events: list[dict[str, Any]] = field(default_factory=list)
     restarts: list[dict[str, Any]] = field(default_factory=list)  # [{at, gap_s}] agent restarts
+    patient: str | None = None  # pseudonym (agent/fluoro/patients.py)
+    patient_source: str = ""  # procedure_open | carried_over
+    earlier: EarlierDose | None = None  # the patient's earlier procedures, found at open
+    # KAP by where the field area came from, Ka,r by how it was obtained, the measured areas seen
+    kap_by_area: dict[str, float] = field(default_factory=dict)
+    kar_by_source: dict[str, float] = field(default_factory=dict)
+    measured_area_cm2: list[float] = field(default_factory=list)  # [min, max] at the reference plane
+
+    def add(
+        self,
+        s: ProcedureSample,
+        last: ProcedureSample | None,
+        kap: float,
+        kar: float,
+        time: float,
+        kar_source: str,
+    ) -> None:
+        """One sample's steps into the totals; `last` is the sample before it."""
+        self.kap_gy_cm2 += kap
+        self.kar_mgy += kar
+        if kap > 0:
+            self.kap_by_area[s.area_source] = self.kap_by_area.get(s.area_source, 0.0) + kap
+        if kar > 0:
+            self.kar_by_source[kar_source] = self.kar_by_source.get(kar_source, 0.0) + kar
+        if s.beam_on and s.area_source == "measured":
+            seen = self.measured_area_cm2 or [s.area_ref_cm2, s.area_ref_cm2]
+            self.measured_area_cm2 = [min(seen[0], s.area_ref_cm2), max(seen[1], s.area_ref_cm2)]
+        if s.mode == "acquisition":
+            self.acquisition_time_s += time
+            if s.beam_on and (last is None or not last.beam_on or last.mode != "acquisition"):
+                self.acquisition_count += 1
+        else:
+            self.fluoro_time_s += time
+        if s.beam_on:
+            self.last_beam_t = s.t_s
+            self.peak_esak[s.mode] = max(self.peak_esak.get(s.mode, 0.0), s.esak_rate_mgy_min)
+            self.peak_k_ref_mgy_min = max(self.peak_k_ref_mgy_min, s.k_ref_rate_mgy_min)
 
 
 def procedure_data(p: OpenProcedure, now_t: float) -> dict[str, Any]:
@@ -78,6 +117,12 @@ def procedure_data(p: OpenProcedure, now_t: float) -> dict[str, Any]:
         "alarms": p.alarms,
         "counter_events": p.counter_events,
         "restarts": p.restarts,
+        "patient": p.patient,
+        "patient_source": p.patient_source,
+        "earlier": p.earlier.data() if p.earlier is not None else None,
+        "kap_by_area": p.kap_by_area,
+        "kar_by_source": p.kar_by_source,
+        "measured_area_cm2": p.measured_area_cm2,
     }
 
 
@@ -100,6 +145,12 @@ def procedure_from(d: dict[str, Any], saved_t: float) -> OpenProcedure:
         alarms=list(d["alarms"]),
         counter_events=list(d["counter_events"]),
         restarts=list(d["restarts"]),
+        patient=d.get("patient"),
+        patient_source=str(d.get("patient_source", "")),
+        earlier=EarlierDose.from_data(d["earlier"]) if d.get("earlier") else None,
+        kap_by_area={str(k): float(v) for k, v in d.get("kap_by_area", {}).items()},
+        kar_by_source={str(k): float(v) for k, v in d.get("kar_by_source", {}).items()},
+        measured_area_cm2=[float(v) for v in d.get("measured_area_cm2", [])],
     )
 
 
@@ -117,6 +168,7 @@ def sample_data(sample: ProcedureSample, now_t: float) -> dict[str, Any]:
         "kar_mgy": sample.kar_mgy,
         "irradiation_time_s": sample.irradiation_time_s,
         "kap_rate_gy_cm2_min": sample.kap_rate_gy_cm2_min,
+        "area_source": sample.area_source,
     }
 
 
@@ -138,4 +190,5 @@ def sample_from(d: dict[str, Any], saved_t: float) -> ProcedureSample:
         kar_mgy=number("kar_mgy"),
         irradiation_time_s=number("irradiation_time_s"),
         kap_rate_gy_cm2_min=number("kap_rate_gy_cm2_min"),
+        area_source=str(d.get("area_source", "assumed")),
     )

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.clock import iso_utc
-from agent.hotlab.pseudonym import Pseudonymiser
+from agent.pseudonym import Pseudonymiser
 from core.errors import CommandError
 from limits.hotlab_data import HotlabData
 

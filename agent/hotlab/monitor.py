@@ -21,11 +21,11 @@ from agent.commands.router import CommandRouter
 from agent.hotlab.config import HotlabConfig
 from agent.hotlab.context import PreparationContext, parse_context
 from agent.hotlab.findings import judge
-from agent.hotlab.pseudonym import Pseudonymiser
 from agent.hotlab.qc import HotlabStore, QcDesk
 from agent.hotlab.spot import SpotChecks
 from agent.hotlab.view import LiveState
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
+from agent.pseudonym import Pseudonymiser
 from drivers.model import Reading, Status
 from limits.decay import decay_factor
 from limits.hotlab_data import HotlabData, load_hotlab_data

@@ -19,8 +19,8 @@ from agent.alarm_latch import AlarmLatch
 from agent.clock import Clock, iso_utc
 from agent.hotlab.config import HotlabConfig
 from agent.hotlab.context import parse_time
-from agent.hotlab.pseudonym import Pseudonymiser
 from agent.notices import Evaluation, RecordNotice
+from agent.pseudonym import Pseudonymiser
 from core.errors import CommandError
 from limits import hotlab as checks
 from limits.hotlab_data import HotlabData, PolicyValue

@@ -51,7 +51,7 @@ class Station:
 
 def test_trigger_alarm_ack_clears_it_and_active_set_follows(tmp_path: Path) -> None:
     station = Station(tmp_path)
-    station.beam(1.0, 4.0)  # 1 Gy·cm²/min for 4 s: crosses the overridden 0.05 Gy·cm² level once
+    station.beam(0.5, 8.0)  # 0.5 Gy·cm²/min for 8 s: crosses the overridden 0.05 Gy·cm² level once
     raised = [b for b, _ in station.sent("alarm") if b["type"] == "fluoro_trigger"]
     assert [b["trigger"] for b in raised] == ["kap_notification"]
     assert "[[triggers.override]]" in raised[0]["level"]["source"]
@@ -76,7 +76,7 @@ def test_rate_alarm_acknowledged_stays_active_until_condition_ends(tmp_path: Pat
     station = Station(tmp_path)
     assert station.command("procedure_open", {"by": "tech"})["ok"]
     assert not station.command("procedure_open", {})["ok"]  # already open
-    station.beam(3.0, 6.0)  # 3 Gy·cm²/min over 100 cm² → ~36 mGy/min at the entrance
+    station.beam(3.0, 6.0)  # 3 Gy·cm²/min over 40 cm² → ~89 mGy/min at the entrance
     (rate,) = [b for b, _ in station.sent("alarm") if b["type"] == "fluoro_dose_rate"]
     assert station.command("alarm_ack", {"alarm_id": rate["alarm_id"]})["state"] == "acknowledged"
     assert [

@@ -75,7 +75,9 @@ def test_generator_only_room_judges_from_tube_output() -> None:
         FLUORO,
         dap_meter="",
         generator="gen1",
-        tube_output=TubeOutput((60.0, 80.0, 100.0), (40.0, 60.0, 80.0)),
+        tube_output=TubeOutput(
+            (60.0, 80.0, 100.0), (40.0, 60.0, 80.0), tube_current="pulse", filtration_cu_mm=0.0
+        ),
     )
     room = Room(Procedure(()), config)
     # 80 kV, 10 mA, 15/s × 8 ms: 60 µGy/mAs × 1.2 mAs/s = 4.32 mGy/min at 1 m → ESAK ≈ 14.3 mGy/min

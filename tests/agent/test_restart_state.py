@@ -18,8 +18,8 @@ from drivers.model import Measurement, Reading
 from tests.agent.room import carm_toml, kap_triggers
 from tests.fakes import FakeClock
 
-CONFIG = carm_toml("procedure_idle_s = 60.0", kap_triggers(0.05, 0.1))
-RATE = 1.0  # Gy·cm²/min over 100 cm²: ~12 mGy/min at the entrance, under the 25 mGy/min level
+CONFIG = carm_toml("procedure_idle_s = 60.0", kap_triggers(0.02, 0.04))
+RATE = 0.4  # Gy·cm²/min over 40 cm²: ~12 mGy/min at the entrance, under the 25 mGy/min level
 
 
 class Meter:
@@ -88,7 +88,7 @@ def first(tmp_path: Path) -> Agent:
 
 
 def test_fresh_procedure_continues_with_its_totals_and_triggers(first: Agent) -> None:
-    first.beam(RATE, 4.0)  # 0.067 Gy·cm²: the 0.05 level is raised
+    first.beam(RATE, 4.0)  # 0.027 Gy·cm²: the 0.02 level is raised
     assert trigger_indices(first) == [0]
     (trigger,) = first.alarms("fluoro_trigger")
     before_id, before_kap, meter_at_kill = first.procedure_ids()[-1], first.kap_total(), first.meter.kap
@@ -99,7 +99,7 @@ def test_fresh_procedure_continues_with_its_totals_and_triggers(first: Agent) ->
     (gap,) = second.alarms("monitor_gap")  # the beam was on when the agent stopped
     assert gap["severity"] == "high" and gap["gap_s"] == 10.0 and gap["procedure_id"] == before_id
 
-    second.beam(RATE, 6.0)  # to 0.167 Gy·cm²: crosses 0.15 (index 1) once, never 0.05 again
+    second.beam(RATE, 6.0)  # to 0.067 Gy·cm²: crosses 0.06 (index 1) once, never 0.02 again
     assert set(second.procedure_ids()) == {before_id}
     assert second.kap_total() == pytest.approx(before_kap + (second.meter.kap - meter_at_kill), abs=1e-4)
     assert trigger_indices(second) == [0, 1]
@@ -115,7 +115,7 @@ def test_fresh_procedure_continues_with_its_totals_and_triggers(first: Agent) ->
 
 def test_trigger_crossed_while_down_is_raised_once_after_restart(first: Agent) -> None:
     first.beam(RATE, 4.0)
-    second = first.restart(gap_s=6.0, during=RATE)  # the beam stayed on: 0.067 → 0.167 while down
+    second = first.restart(gap_s=6.0, during=RATE)  # the beam stayed on: 0.027 → 0.067 while down
     assert trigger_indices(second) == [0]  # nothing new until a reading shows it
     second.beam(0.0, 0.5)
     assert trigger_indices(second) == [0, 1]
@@ -159,7 +159,7 @@ def test_stale_procedure_is_closed_when_it_would_have_closed(first: Agent) -> No
 
     second.beam(RATE, 1.0)
     assert second.procedure_ids()[-1] != old_id
-    assert second.kap_total() < 0.02  # the new procedure does not inherit the old totals
+    assert second.kap_total() < 0.008  # the new procedure does not inherit the old totals
 
 
 def test_dose_found_on_the_counter_after_a_stop_with_beam_off_raises_monitor_gap(first: Agent) -> None:
@@ -169,13 +169,13 @@ def test_dose_found_on_the_counter_after_a_stop_with_beam_off_raises_monitor_gap
     assert not second.alarms("monitor_gap")
     second.beam(0.0, 1.0)
     (gap,) = second.alarms("monitor_gap")
-    assert gap["severity"] == "warning" and gap["kap_during_gap"]["value"] == pytest.approx(0.1, abs=1e-4)
+    assert gap["severity"] == "warning" and gap["kap_during_gap"]["value"] == pytest.approx(0.04, abs=1e-4)
     second.beam(RATE, 2.0)
     assert len(second.alarms("monitor_gap")) == 1
 
 
 def test_rate_and_device_alarms_resume_and_clear_with_the_same_id(first: Agent) -> None:
-    first.beam(3.0, 6.0)  # ~36 mGy/min: above the 25 mGy/min level
+    first.beam(3.0, 6.0)  # ~89 mGy/min: above the 25 mGy/min level
     (rate,) = first.alarms("fluoro_dose_rate")
     first.pipeline.on_availability("dap1", False, "timeout")
     (lost,) = first.alarms("device_lost")

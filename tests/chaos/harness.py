@@ -19,7 +19,7 @@ from simulators.procedure import Procedure
 from simulators.ptw_diamentor import DiamentorSimulator
 from tests.fakes import DOSEEDGE, Subscriber
 
-GEOMETRY = Geometry(100.0, 60.0, 65.0, 1.4)
+GEOMETRY = Geometry(40.0, 60.0, 65.0, 1.4)
 # Short beam-on/off cycles at ~40 mGy/min: every cycle raises and clears an alarm and closes a record.
 CYCLE = [(0.4, 0.0), (0.8, 40.0), (0.4, 0.0)]
 
@@ -43,7 +43,7 @@ path = "{store}"
 
 [fluoroscopy]
 dap_meter = "dap1"
-field_area_at_reference_cm2 = 100.0
+field_area_at_reference_cm2 = 40.0
 source_to_reference_cm = 60.0
 source_to_entrance_cm = 65.0
 backscatter_factor = 1.4

@@ -24,15 +24,15 @@ from tests.chaos.harness import (
 
 pytestmark = pytest.mark.broker
 
-# ~1.7 Gy·cm²/min (20 mGy/min at the entrance, under the 25 mGy/min level): 0.05 Gy·cm² after ~2 s,
-# 0.2 after ~7 s
+# ~0.67 Gy·cm²/min over 40 cm² (20 mGy/min at the entrance, under the 25 mGy/min level): 0.02 Gy·cm²
+# after ~2 s, 0.08 after ~7 s
 TRIGGERS = """
 [triggers]
 preset = "ncrp168-sir"
 [[triggers.override]]
 id = "kap_notification"
-first = 0.05
-every = 0.15
+first = 0.02
+every = 0.06
 """
 
 
