@@ -25,9 +25,9 @@ from typing import Any
 
 from agent.config import MqttConfig, StationConfig, StoreConfig
 from agent.dicom.config import DicomConfig
-from agent.web.config import WebConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig
 from agent.hotlab.config import HotlabConfig
+from agent.web.config import WebConfig
 from drivers.registry import DRIVERS
 
 # (table as written in TOML, dataclass, one line on what the table is for)
