@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from agent.clock import Clock, SystemClock
+from agent.commands.auth import Keyring, Sender
 from agent.commands.device import DeviceCommands
 from agent.commands.router import CommandRouter
 from agent.config import AgentConfig
@@ -27,6 +28,7 @@ from agent.notices import AlarmNotice
 from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
+from agent.security import refusal_record, start_warnings
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
 from core.errors import StoreError
 from drivers.registry import build_driver
@@ -56,7 +58,8 @@ class Agent:
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self._alarm_sink = self.pipeline.alarm_message
-        self.commands = CommandRouter()
+        self.security_warnings = start_warnings(config)
+        self.commands = CommandRouter(self.clock, self._keyring(config))
         register_fluoro_commands(self.commands, self.pipeline, self.clock)
         if self.pipeline.hotlab is not None:
             self.pipeline.hotlab.register_commands(self.commands)
@@ -77,6 +80,19 @@ class Agent:
         )
         self.stop_event: asyncio.Event | None = None
         self.last_summary: dict[str, Any] = {}
+
+    def _keyring(self, config: AgentConfig) -> Keyring:
+        """A senders file that cannot be used refuses every MQTT command, loudly; dose monitoring
+        still starts (`doseedge run` refuses to start on it before this: check-config)."""
+        try:
+            keyring = Keyring.load(config.auth)
+        except ValueError as exc:
+            log.error("COMMANDS REFUSED: %s", exc)
+            self.security_warnings.append(f"senders file unusable, every MQTT command refused: {exc}")
+            return Keyring(config.auth)
+        if not len(keyring):
+            log.warning("no [auth] senders: every MQTT command will be refused (docs/security.md)")
+        return keyring
 
     def _base(self, schema: str) -> dict[str, Any]:
         station = self.config.station
@@ -129,10 +145,14 @@ class Agent:
             "acknowledged": self.forwarder.acknowledged,
             "replayed": self.forwarder.replayed,
         }
+        if self.security_warnings:
+            link["security_warnings"] = self.security_warnings
         devices = device_health(self.pollers)
         latency = self.forwarder.latency()
         base = self._base("doseedge.health.v1")
-        return health_body(base, self.outbox.stats(), link, latency, devices, self.pipeline.counters)
+        body = health_body(base, self.outbox.stats(), link, latency, devices, self.pipeline.counters)
+        body["commands"] = dict(self.commands.counters)
+        return body
 
     async def _publish_health(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -166,16 +186,28 @@ class Agent:
             "frames_rejected": {p.name: p.driver.counters["frames_rejected"] for p in self.pollers},
         }
 
-    def run_command(self, name: str, payload: bytes) -> dict[str, Any]:
-        """On the loop thread: run a command and queue its result like any other message."""
-        result = self.commands.dispatch(name, payload)
-        self.publish_result(name, result)
+    def run_command(self, name: str, payload: bytes, retained: bool = False) -> dict[str, Any] | None:
+        """On the loop thread: a signed command from MQTT; its result is queued like any other message
+        (None: dropped beyond the rate limit, only counted)."""
+        result = self.commands.dispatch_signed(name, payload, f"{self.root}/cmd/{name}", retained)
+        if result is not None:
+            self.publish_result(result["command"], result)
+        return result
+
+    def run_local(self, name: str, args: dict[str, Any], sender: Sender, channel: str) -> dict[str, Any]:
+        """On the loop thread: a command from a channel that authenticated `sender` itself."""
+        result = self.commands.dispatch_local(name, args, sender, channel)
+        self.publish_result(result["command"], result)
         return result
 
     def publish_result(self, name: str, result: dict[str, Any], records: Sequence[OutMessage] = ()) -> None:
-        """A command's result on cmd_result/<name>, stored with the records it made in one transaction."""
+        """A command's result on cmd_result/<name>, stored with the records it made in one transaction.
+        Results are evicted before dose records (Priority.RESULT); a refusal is also recorded."""
         body = {**self._base("doseedge.cmd_result.v1"), **result}
-        self.pipeline.store([OutMessage(f"cmd_result/{name}", body, Priority.RECORD), *records])
+        extra = list(records)
+        if "refused" in result:
+            extra.append(refusal_record(self._base("doseedge.record.command_refused.v1"), result, self.clock))
+        self.pipeline.store([OutMessage(f"cmd_result/{name}", body, Priority.RESULT), *extra])
 
     def request_stop(self) -> None:
         if self.stop_event is not None:
@@ -190,13 +222,15 @@ class Agent:
         self.link.on_ack = lambda mid: self.forwarder.ack_from_thread(loop, mid)
         self.link.on_state = lambda up: self.forwarder.state_from_thread(loop, up)
 
-        def on_command(name: str, payload: bytes) -> None:
-            loop.call_soon_threadsafe(self.run_command, name, payload)
+        def on_command(name: str, payload: bytes, retained: bool) -> None:
+            loop.call_soon_threadsafe(self.run_command, name, payload, retained)
 
         self.link.on_command = on_command
         self.pipeline.resume(self.outbox.load_state())  # restored procedure, alarm/active (retained)
         if self.store_unavailable:
             self.pipeline.store([self.pipeline.alarm_message(self._store_unavailable_alarm())])
+        for warning in self.security_warnings:
+            log.warning("INSECURE: %s", warning)
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))

@@ -1,4 +1,4 @@
-"""Command line: `doseedge run | check-config | demo | simulate | store status`."""
+"""Command line: `doseedge run | check-config | demo | simulate | store status | command | keygen`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,53 @@ from agent.app import Agent, configure_logging
 from agent.config import AgentConfig, load_config
 from agent.fluoro.explain import explain_fluoroscopy
 from core.errors import ConfigError
+
+
+def _checked(path: Path) -> AgentConfig:
+    """The config, with its TLS, credential and senders files checked (missing, unreadable, too open)."""
+    from agent.security import file_problems
+
+    config = load_config(path)
+    problems = file_problems(config)
+    if problems:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+def _send(args: argparse.Namespace) -> int:
+    import json
+
+    from agent.link.command_client import parse_args_text, send_command
+    from core.signing import read_key_file
+
+    try:
+        key = read_key_file(args.key)
+        body = parse_args_text(args.args)
+    except ValueError as exc:
+        print(f"doseedge command: {exc}", file=sys.stderr)
+        return 2
+    config = load_config(args.config)
+    try:
+        result = send_command(config, args.name, body, key, args.credentials or "", args.timeout)
+    except (TimeoutError, ConnectionError, OSError) as exc:
+        print(f"doseedge command: {exc}", file=sys.stderr)
+        return 3
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0 if result.get("ok") else 1
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from agent.commands.auth import Role
+    from agent.commands.keys import add_sender
+
+    try:
+        add_sender(args.senders, args.sender, Role(args.role), args.key)
+    except ValueError as exc:
+        print(f"doseedge keygen: {exc}", file=sys.stderr)
+        return 2
+    print(f"sender {args.sender} ({args.role}) added to {args.senders}; its key is in {args.key} (mode 0600)")
+    print("Give the key file to the sender only; the senders file stays on the box ([auth].senders_file).")
+    return 0
 
 
 def _mqtt(text: str) -> tuple[str, int]:
@@ -88,6 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     store_sub = store.add_subparsers(dest="store_command", required=True)
     status_cmd = store_sub.add_parser("status", help="depth, oldest unsent, evictions, size, integrity")
     status_cmd.add_argument("-c", "--config", required=True, type=Path)
+    command = sub.add_parser("command", help="sign a command, publish it, wait for the station's answer")
+    command.add_argument(
+        "-c", "--config", required=True, type=Path, help="the station's config (broker, root)"
+    )
+    command.add_argument("name", help="e.g. ping, alarm_ack, device_command")
+    command.add_argument("args", nargs="*", help="KEY=VALUE (VALUE as JSON when it parses)")
+    command.add_argument("--key", required=True, type=Path, help="the sender's key file (doseedge keygen)")
+    command.add_argument("--credentials", help="broker user/password file of the sender (two lines)")
+    command.add_argument("--timeout", type=float, default=10.0)
+    keygen = sub.add_parser("keygen", help="a new sender: entry in the senders file + its own key file")
+    keygen.add_argument("--sender", required=True, help="sender id, recorded as `by`")
+    keygen.add_argument("--role", required=True, choices=("operator", "physicist"))
+    keygen.add_argument("--senders", required=True, type=Path, help="the station's senders file")
+    keygen.add_argument("--key", required=True, type=Path, help="where to write the sender's key file")
     args = parser.parse_args(argv)
 
     if args.command == "simulate":
@@ -97,8 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         if args.command == "check-config":
-            print(_explain(load_config(args.config)))
+            print(_explain(_checked(args.config)))
             return 0
+        if args.command == "command":
+            return _send(args)
+        if args.command == "keygen":
+            return _keygen(args)
         if args.command == "store":
             from agent.health import format_status, store_status
 
@@ -117,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             from agent.demo.diamentor import DEMO_CONFIG, run_demo
 
             return run_demo(args.config or DEMO_CONFIG, args.duration, args.mqtt)
-        config = load_config(args.config)
+        config = _checked(args.config)
         if args.mqtt:
             config = config.with_mqtt(*args.mqtt)
         agent = Agent(config, console_out=None if args.quiet else sys.stdout)

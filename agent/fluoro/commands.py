@@ -1,9 +1,12 @@
 """Commands of a fluoroscopy room: `cmd/alarm_ack`, `cmd/procedure_open`, `cmd/procedure_close`.
 
 Payloads (JSON objects; `command_id` is echoed by the router):
-  alarm_ack        {"alarm_id": "<uuid>", "by": "<who>"}      → {"alarm_id", "state"}
-  procedure_open   {"by": "<who>"}                            → {"procedure_id"}
-  procedure_close  {"by": "<who>"}                            → {"procedure_id"}; record/procedure follows
+  alarm_ack        {"alarm_id": "<uuid>"}      → {"alarm_id", "state"}
+  procedure_open   {}                          → {"procedure_id"}
+  procedure_close  {}                          → {"procedure_id"}; record/procedure follows
+Who did it is the authenticated sender and channel the router sets (agent/commands/router.py),
+recorded as "<sender> via <channel>" (acknowledged_by, opened_by, closed_by); a free-text "by" is
+ignored.
 """
 
 from __future__ import annotations
@@ -20,10 +23,8 @@ from core.errors import CommandError
 
 
 def _who(args: dict[str, Any]) -> str:
-    by = args.get("by", "operator")
-    if not isinstance(by, str) or not 1 <= len(by) <= 100:
-        raise CommandError("'by' must be a string of 1–100 characters")
-    return by
+    """The authenticated sender and channel (set by the router, never by the sender)."""
+    return f"{args['by']} via {args['channel']}"
 
 
 def register_fluoro_commands(router: CommandRouter, pipeline: Pipeline, clock: Clock) -> None:
@@ -41,7 +42,7 @@ def register_fluoro_commands(router: CommandRouter, pipeline: Pipeline, clock: C
 
     def procedure_open(args: dict[str, Any]) -> dict[str, Any]:
         monitor = fluoro()
-        procedure_id = monitor.open_procedure(clock.monotonic(), clock.wall(), f"command ({_who(args)})")
+        procedure_id = monitor.open_procedure(clock.monotonic(), clock.wall(), _who(args))
         if procedure_id is None:
             assert monitor.procedure.current is not None
             raise CommandError(f"procedure {monitor.procedure.current.procedure_id} is already open")
@@ -52,7 +53,7 @@ def register_fluoro_commands(router: CommandRouter, pipeline: Pipeline, clock: C
         current = monitor.procedure.current
         if current is None:
             raise CommandError("no procedure is open")
-        by = f"command ({_who(args)})"
+        by = _who(args)
         pipeline.publish_evaluation(monitor.close_procedure(clock.monotonic(), clock.wall(), by))
         return {"procedure_id": current.procedure_id}
 

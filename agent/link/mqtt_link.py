@@ -71,7 +71,7 @@ class MqttLink:
         self._lock = threading.Lock()
         self.on_ack: Callable[[int], None] = lambda mid: None
         self.on_state: Callable[[bool], None] = lambda up: None
-        self.on_command: Callable[[str, bytes], None] = lambda name, payload: None
+        self.on_command: Callable[[str, bytes, bool], None] = lambda name, payload, retained: None
         self.reconnects = 0
         self.watchdog_restarts = 0
         self.last_error = ""
@@ -309,6 +309,6 @@ class MqttLink:
         try:
             prefix = f"{self.root}/cmd/"
             if message.topic.startswith(prefix):
-                self.on_command(message.topic[len(prefix) :], bytes(message.payload))
+                self.on_command(message.topic[len(prefix) :], bytes(message.payload), bool(message.retain))
         except Exception:
             log.exception("error in on_message")

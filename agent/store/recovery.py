@@ -100,7 +100,7 @@ def _intact(row: tuple[object, ...]) -> bool:
     if not (
         isinstance(seq, int)
         and isinstance(record_id, str)
-        and priority in (0, 1, 2)
+        and priority in (0, 1, 2, 3)
         and isinstance(topic, str)
         and qos in (0, 1, 2)
         and isinstance(payload, bytes)
