@@ -16,7 +16,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from agent.commands.auth import AuthConfig, Keyring, Role, Sender
+from agent.commands.keys import add_sender
+from agent.commands.router import CommandRouter
 from core.errors import TransportError
+from core.signing import SenderKey
 
 DOSEEDGE = [sys.executable, "-m", "agent.cli"]
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -140,3 +144,26 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class LocalRouter(CommandRouter):
+    """The command router as a local, already-authenticated channel reaches it (a physicist, channel
+    "test"), for unit tests of the handlers; the signed MQTT path has its own tests."""
+
+    SENDER = Sender("test-physicist", Role.PHYSICIST)
+
+    def __init__(self, clock: Any = None) -> None:
+        super().__init__(clock or FakeClock(), Keyring(AuthConfig(rate_per_min=6000, rate_burst=1000)))
+
+    def dispatch(self, name: str, payload: bytes) -> dict[str, Any]:
+        return self.dispatch_local(name, json.loads(payload or b"{}"), self.SENDER, "test")
+
+
+def station_senders(directory: Path) -> tuple[AuthConfig, dict[str, SenderKey]]:
+    """A senders file with a physicist and an operator (keys as `doseedge keygen` makes them)."""
+    senders = directory / "senders.toml"
+    keys = {
+        role.value: add_sender(senders, f"test-{role.value}", role, directory / f"{role.value}.key")
+        for role in Role
+    }
+    return AuthConfig(senders_file=str(senders)), keys
