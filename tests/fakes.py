@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -167,3 +168,24 @@ def station_senders(directory: Path) -> tuple[AuthConfig, dict[str, SenderKey]]:
         for role in Role
     }
     return AuthConfig(senders_file=str(senders)), keys
+
+
+def provisioned(config: Path, directory: Path) -> Path:
+    """A shipped production config with its /etc/doseedge files made for real in `directory` (CA,
+    credentials and senders file, modes as the install script sets them): what a provisioned box has."""
+    etc = directory / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "broker-ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    (etc / "mqtt-credentials").write_text("station\nsecret\n")
+    (etc / "mqtt-credentials").chmod(0o600)
+    add_sender(etc / "senders.toml", "physicist-1", Role.PHYSICIST, directory / "physicist-1.key")
+    copy = directory / config.name
+    copy.write_text(config.read_text(encoding="utf-8").replace("/etc/doseedge/", f"{etc}/"))
+    return copy
+
+
+def plaintext_for_tests(text: str, senders_file: str) -> str:
+    """A production config pointed at a private plaintext test broker: no TLS, no broker password
+    (the test Mosquitto is anonymous on loopback), the test's own senders file."""
+    text = re.sub(r"(?m)^(tls_ca_file|credentials_file) = .*\n", "", text)
+    return text.replace('senders_file = "/etc/doseedge/senders.toml"', f'senders_file = "{senders_file}"')

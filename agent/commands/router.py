@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.clock import Clock
-from agent.commands.auth import AuthConfig, Keyring, Refusal, Sender
+from agent.commands.auth import AuthConfig, Keyring, Refusal, Sender, parse_json
 from agent.commands.roles import RateLimiter, may_run
 from core.errors import CommandError
 
@@ -58,6 +58,19 @@ def _check_shape(args: dict[str, Any]) -> None:
             stack += [(v, depth + 1) for v in value]
 
 
+def _claimed_id(payload: bytes) -> str | None:
+    """The command_id a refused command claims (plain or inside a signed envelope's body), echoed
+    only when well formed, so a sender can match the refusal to what it sent."""
+    try:
+        found = parse_json(payload, "payload") if len(payload) <= MAX_PAYLOAD else None
+        if isinstance(found, dict) and isinstance(found.get("body"), str):
+            found = parse_json(found["body"], "body")
+    except Refusal:
+        return None
+    command_id = found.get("command_id") if isinstance(found, dict) else None
+    return command_id if isinstance(command_id, str) and _COMMAND_ID.match(command_id) else None
+
+
 class CommandRouter:
     def __init__(self, clock: Clock, keyring: Keyring | None = None) -> None:
         self.clock = clock
@@ -88,7 +101,7 @@ class CommandRouter:
         except Refusal as exc:
             if not self._admit(UNAUTHENTICATED, shown):
                 return None
-            return self._refused(shown, None, None, "mqtt", exc)
+            return self._refused(shown, _claimed_id(payload), None, "mqtt", exc)
         if not self._admit(sender.id, name):
             return None
         return self._run(name, args, sender, "mqtt")
@@ -117,11 +130,11 @@ class CommandRouter:
             if command_id is not None and not (isinstance(command_id, str) and _COMMAND_ID.match(command_id)):
                 command_id = None
                 raise Refusal("malformed", "command_id must be 1–128 printable ASCII characters")
-            if not may_run(sender.role, name):
-                raise Refusal("role", f"{sender.id} ({sender.role}) may not run {name}")
             handler = self._handlers.get(name)
             if handler is None:
                 raise CommandError(f"unknown command {name!r} (known: {', '.join(self.names)})")
+            if not may_run(sender.role, name):
+                raise Refusal("role", f"{sender.id} ({sender.role}) may not run {name}")
             data = handler({**args, "by": sender.id, "channel": channel})
         except Refusal as exc:
             return self._refused(name, command_id, sender, channel, exc)
