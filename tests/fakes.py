@@ -134,6 +134,11 @@ class Subscriber:
         with self._lock:
             return [b for _, t, b, _ in self.messages if t.endswith(suffix)]
 
+    def bodies_under(self, part: str) -> list[dict[str, Any]]:
+        """Bodies of every topic containing `part` (e.g. "/cmd_result/": all commands' results)."""
+        with self._lock:
+            return [b for _, t, b, _ in self.messages if part in t]
+
     def wait_for(self, predicate: Any, timeout_s: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

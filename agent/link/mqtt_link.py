@@ -29,6 +29,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from agent.config import MqttConfig
 from agent.link.backoff import backoff_s
@@ -279,7 +280,14 @@ class MqttLink:
             self._ever_connected = True
             self._attempt = 0
             client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
-            client.subscribe(f"{self.root}/cmd/#", qos=1)
+            # MQTT 5: keep the retain flag on live delivery too, so a retained command is always seen
+            # as one and refused (agent/commands/auth.py); 3.1.1 flags it on (re)subscription only.
+            if self.protocol == "5":
+                client.subscribe(
+                    f"{self.root}/cmd/#", options=SubscribeOptions(qos=1, retainAsPublished=True)
+                )
+            else:
+                client.subscribe(f"{self.root}/cmd/#", qos=1)
             self._connected.set()
             log.info("connected to broker %s:%s (MQTT %s)", self.config.host, self.config.port, self.protocol)
             self.on_state(True)
