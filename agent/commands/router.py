@@ -39,6 +39,9 @@ MAX_ERROR = 300
 _NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 _COMMAND_ID = re.compile(r"^[\x20-\x7e]{1,128}$")
 UNAUTHENTICATED = "(unauthenticated)"
+_LIMITED = Refusal(
+    "rate_limited", "too many commands from this sender: slow down (further ones are not answered)"
+)
 
 
 def _check_shape(args: dict[str, Any]) -> None:
@@ -99,37 +102,42 @@ class CommandRouter:
                 raise Refusal("malformed", f"payload larger than {MAX_PAYLOAD} bytes")
             sender, args = self.keyring.verify(topic, payload, retained, self.clock.wall().timestamp())
         except Refusal as exc:
-            if not self._admit(UNAUTHENTICATED, shown):
+            verdict = self._admit(UNAUTHENTICATED, shown)
+            if verdict == "drop":
                 return None
+            if verdict == "refuse":
+                return self._refused(shown, _claimed_id(payload), None, "mqtt", _LIMITED)
             return self._refused(shown, _claimed_id(payload), None, "mqtt", exc)
-        if not self._admit(sender.id, name):
+        verdict = self._admit(sender.id, name)
+        if verdict == "drop":
             return None
+        if verdict == "refuse":
+            return self._refused(name, _claimed_id(payload), sender, "mqtt", _LIMITED)
         return self._run(name, args, sender, "mqtt")
 
     def dispatch_local(self, name: str, args: dict[str, Any], sender: Sender, channel: str) -> dict[str, Any]:
-        """A channel that authenticated `sender` itself (web login, room button): role check applies."""
-        if self.limiter.take(sender.id, self.clock.monotonic()) != "ok":
-            self.counters["rate_limited"] += 1
-            error = Refusal("rate_limited", f"sender {sender.id} sends too many commands: slow down")
-            return self._refused(name[:64], None, sender, channel, error)
+        """A channel that authenticated `sender` itself (web login, room button): role check applies;
+        beyond the rate limit every command is answered (the channel is not a broker to flood)."""
+        if self._admit(sender.id, name) != "ok":
+            return self._refused(name[:64], None, sender, channel, _LIMITED)
         return self._run(name, args, sender, channel)
 
-    def _admit(self, key: str, name: str) -> bool:
+    def _admit(self, key: str, name: str) -> str:
+        """The rate limiter's verdict: ok, refuse (answer once), drop (count only)."""
         verdict = self.limiter.take(key, self.clock.monotonic())
-        if verdict == "ok":
-            return True
-        self.counters["rate_limited"] += 1
+        if verdict != "ok":
+            self.counters["rate_limited"] += 1
         if verdict == "refuse":
             log.warning("commands from %s rate limited (%s); further ones only counted", key, name)
-        return verdict == "refuse"
+        return verdict
 
     def _run(self, name: str, args: dict[str, Any], sender: Sender, channel: str) -> dict[str, Any]:
         command_id = args.get("command_id")
         try:
-            _check_shape(args)
             if command_id is not None and not (isinstance(command_id, str) and _COMMAND_ID.match(command_id)):
-                command_id = None
+                command_id = None  # never echoed
                 raise Refusal("malformed", "command_id must be 1–128 printable ASCII characters")
+            _check_shape(args)
             handler = self._handlers.get(name)
             if handler is None:
                 raise CommandError(f"unknown command {name!r} (known: {', '.join(self.names)})")
