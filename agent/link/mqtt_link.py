@@ -8,6 +8,7 @@
 - QoS 1, in-flight window and outgoing queue bounded (`max_inflight`, `max_queued_messages`);
 - reports PUBACKs by message id through `on_ack` (the outbox deletes only then);
 - TLS with CA verification and optional client certificate; username/password from a file, never logged;
+  TLS and authentication failures at ERROR with their cause, once per distinct cause;
 - callbacks never raise: an exception inside a paho callback would end its loop.
 """
 
@@ -79,6 +80,8 @@ class MqttLink:
         self.protocol = "3.1.1" if config.protocol == "3.1.1" else "5"
         self._ever_connected = False
         self._refused_version = False
+        self._logged_cause = ""
+        self._connack_refused = False
         self._attempt = 0
         self._beat = time.monotonic()
         self._generation = 0
@@ -146,6 +149,7 @@ class MqttLink:
         return generation == self._generation and not self._stop.is_set()
 
     def _connect(self, client: Any, first: bool) -> None:
+        self._connack_refused = False
         if not first:
             client.reconnect()
         elif self.protocol == "5":
@@ -175,8 +179,7 @@ class MqttLink:
                     if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
                         break
             except Exception as exc:  # OSError, ssl errors, a broken CONNACK: never end the thread
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.debug("MQTT loop: %s", self.last_error)
+                self._failed(exc)
             if self._refused_version and self._fallback(generation):
                 return
             self._mark_down()
@@ -184,6 +187,22 @@ class MqttLink:
                 backoff_s(self._attempt, self.config.reconnect_min_s, self.config.reconnect_max_s, self._rand)
             )
             self._attempt += 1
+
+    def _failed(self, exc: Exception) -> None:
+        """A connection that failed or broke: TLS failures at ERROR with their cause (once per cause,
+        the back-off retries them); anything else is logged at DEBUG, the link's own state tells."""
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+            cause = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+            self._log_cause(f"TLS failure: {cause} ({exc})")
+        else:
+            log.debug("MQTT loop: %s", self.last_error)
+
+    def _log_cause(self, cause: str) -> None:
+        self.last_error = cause
+        if cause != self._logged_cause:
+            self._logged_cause = cause
+            log.error("MQTT connection to %s:%s failed: %s", self.config.host, self.config.port, cause)
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -268,13 +287,17 @@ class MqttLink:
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         try:
             if reason.is_failure:
-                self.last_error = f"connection refused: {reason}"
                 if self.protocol == "5" and getattr(reason, "value", None) in REFUSED_VERSION:
                     self._refused_version = True
-                log.warning(
-                    "broker %s:%s refused the connection: %s", self.config.host, self.config.port, reason
-                )
+                    self.last_error = f"connection refused: {reason}"
+                    log.warning(
+                        "broker %s:%s refused the connection: %s", self.config.host, self.config.port, reason
+                    )
+                    return
+                self._connack_refused = True
+                self._log_cause(f"connection refused: {reason} (check credentials_file, certificate, ACL)")
                 return
+            self._logged_cause = ""
             if self._ever_connected:
                 self.reconnects += 1
             self._ever_connected = True
@@ -298,6 +321,14 @@ class MqttLink:
         try:
             was = self._connected.is_set()
             self._mark_down()
+            said = self._connack_refused  # the CONNACK already gave the cause
+            if not was and not self._stop.is_set() and reason.is_failure and not said:
+                hint = (
+                    "did the broker refuse this client's certificate?"
+                    if self.config.tls_ca_file
+                    else "a TLS port? set tls_ca_file"
+                )
+                self._log_cause(f"closed before the broker accepted it ({reason}): {hint}")
             if was and not self._stop.is_set():
                 self.last_error = f"disconnected: {reason}"
                 log.warning("lost broker %s:%s (%s); retrying", self.config.host, self.config.port, reason)
