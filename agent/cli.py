@@ -6,6 +6,7 @@ __all__ = ["main"]
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from datetime import date
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     keygen.add_argument("--senders", required=True, type=Path, help="the station's senders file")
     keygen.add_argument("--key", required=True, type=Path, help="where to write the sender's key file")
     args = parser.parse_args(argv)
+    os.umask(0o077)  # whatever we create (store, keys, state) is the service user's alone
 
     if args.command == "simulate":
         # Block the signals so sigwait receives them (the pty thread keeps serving meanwhile).
