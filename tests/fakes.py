@@ -108,7 +108,14 @@ class Subscriber:
     Persistent session (clean_session False, QoS 1) so a broker restart loses nothing for it.
     """
 
-    def __init__(self, host: str, port: int, topic: str, client_id: str = "test-subscriber") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        topic: str,
+        client_id: str = "test-subscriber",
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.messages: deque[tuple[float, str, dict[str, Any], bool]] = deque()
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
@@ -117,6 +124,8 @@ class Subscriber:
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 0.5)
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.connect(host, port, keepalive=10)
         self.client.loop_start()
         if not self._subscribed.wait(5):
