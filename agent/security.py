@@ -43,6 +43,13 @@ def file_problems(config: AgentConfig) -> list[ConfigProblem]:
             problem = too_open(path)
             if problem:
                 problems.append(ConfigProblem(f"mqtt.{key}", f"{path} {problem}"))
+    hotlab = config.hotlab
+    if hotlab is not None and os.path.exists(hotlab.pseudonym_key_path):  # made 0600 on first run
+        problem = too_open(hotlab.pseudonym_key_path)
+        if problem:
+            problems.append(
+                ConfigProblem("hotlab.pseudonym_key_path", f"{hotlab.pseudonym_key_path} {problem}")
+            )
     if config.auth.senders_file:
         try:
             Keyring.load(config.auth)

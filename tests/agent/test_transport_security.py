@@ -159,5 +159,20 @@ def test_check_config_finds_missing_unreadable_and_too_open_files(
     assert "mqtt.tls_key_file" in err and "group or others (mode 0644)" in err
     assert "mqtt.credentials_file" in err and "(mode 0640)" in err
     assert "auth.senders_file" in err and "cannot read" in err
-    assert "mqtt.tls_cert_file" not in err
+    assert "mqtt.tls_cert_file" not in err  # a certificate is public: readable is all it must be
     assert main(["run", "-c", str(path), "--duration", "0.1"]) == 2  # refused the same way, no traceback
+
+
+def test_check_config_refuses_a_pseudonym_key_others_can_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = (Path(__file__).resolve().parents[2] / "config" / "demo-hotlab.toml").read_text()
+    key = tmp_path / "var" / "demo-hotlab" / "pseudonym.key"
+    key.parent.mkdir(parents=True)
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o644)
+    path = tmp_path / "station.toml"
+    path.write_text(config)
+    assert main(["check-config", "-c", str(path)]) == 2
+    assert "hotlab.pseudonym_key_path" in capsys.readouterr().err
