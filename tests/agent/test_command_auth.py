@@ -215,3 +215,21 @@ def test_command_results_are_evicted_before_dose_records(tmp_path: Path) -> None
     assert stats["evicted"]["result"] > 0 and stats["evicted"]["record"] == 0
     assert stats["depth"]["record"] == 100
     outbox.close()
+
+
+def test_a_ping_flood_through_the_agent_stores_a_bounded_number_of_answers(tmp_path: Path) -> None:
+    auth, keys = station_senders(tmp_path)
+    text = (
+        carm_toml() + f'[store]\npath = "{tmp_path}/o.sqlite"\n[auth]\nsenders_file = "{auth.senders_file}"\n'
+    )
+    clock = FakeClock()
+    agent = Agent(parse_config(text), clock=clock)
+    key = keys["operator"]
+    for _ in range(3000):  # the finding: 3 000 pings in 0.25 s, every one stored and published
+        payload = signed_payload(
+            key.sender, key.key, f"{agent.root}/cmd/ping", {}, int(clock.wall().timestamp() * 1000)
+        )
+        agent.run_command("ping", payload)
+    stored = [m for m in agent.outbox.pending(10_000) if m.topic.startswith("cmd_result/")]
+    assert len(stored) == 21 and all(m.priority == Priority.RESULT for m in stored)  # burst + one refusal
+    agent.outbox.close()

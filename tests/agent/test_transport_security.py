@@ -39,19 +39,11 @@ def test_a_password_over_plaintext_is_refused_unless_insecure_is_said_loudly(
 
 
 def test_the_insecure_warning_is_logged_at_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    config = parse_config(
-        f'{STATION}[mqtt]\nport = 1\ninsecure = true\n[store]\npath = "{tmp_path}/o.sqlite"\n'
-    )
-    caplog.set_level(logging.WARNING)
-    main_args = ["run", "-c", str(_write(tmp_path, config.source, tmp_path)), "--duration", "0.2", "--quiet"]
-    assert main(main_args) == 0
-    assert any(r.levelno == logging.WARNING and "INSECURE" in r.getMessage() for r in caplog.records)
-
-
-def _write(tmp_path: Path, _source: str, directory: Path) -> Path:
-    path = directory / "station.toml"
+    path = tmp_path / "station.toml"
     path.write_text(f'{STATION}[mqtt]\nport = 1\ninsecure = true\n[store]\npath = "{tmp_path}/o.sqlite"\n')
-    return path
+    caplog.set_level(logging.WARNING)
+    assert main(["run", "-c", str(path), "--duration", "0.2", "--quiet"]) == 0
+    assert any(r.levelno == logging.WARNING and "INSECURE" in r.getMessage() for r in caplog.records)
 
 
 @pytest.fixture(scope="module")
