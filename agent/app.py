@@ -92,6 +92,7 @@ class Agent:
             return Keyring(config.auth)
         if not len(keyring):
             log.warning("no [auth] senders: every MQTT command will be refused (docs/security.md)")
+        keyring.not_before_s = self.clock.wall().timestamp()
         return keyring
 
     def _base(self, schema: str) -> dict[str, Any]:

@@ -128,6 +128,9 @@ class Keyring:
         self.config = config
         self._senders = senders if senders is not None else {}
         self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()  # (sender, nonce) -> forget at
+        # The nonce cache starts empty at every start: a command signed before then could be a replay
+        # the cache no longer knows. The agent sets its start time here; the sender just signs again.
+        self.not_before_s: float | None = None
 
     @classmethod
     def load(cls, config: AuthConfig) -> Keyring:
@@ -186,6 +189,10 @@ class Keyring:
         age_s = now_s - ts_ms / 1000
         if age_s > self.config.max_age_s:
             raise Refusal("expired", f"command is {age_s:.0f} s old (max_age_s {self.config.max_age_s:g})")
+        if self.not_before_s is not None and ts_ms < int(self.not_before_s * 1000):
+            raise Refusal(
+                "expired", "signed before this agent started (a replay cannot be ruled out): sign again"
+            )
         if -age_s > self.config.max_future_s:
             raise Refusal("future", f"command is dated {-age_s:.0f} s in the future (clock skew?)")
         self._remember(sender_id, nonce, now_s)

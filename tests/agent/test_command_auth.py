@@ -233,3 +233,26 @@ def test_a_ping_flood_through_the_agent_stores_a_bounded_number_of_answers(tmp_p
     stored = [m for m in agent.outbox.pending(10_000) if m.topic.startswith("cmd_result/")]
     assert len(stored) == 21 and all(m.priority == Priority.RESULT for m in stored)  # burst + one refusal
     agent.outbox.close()
+
+
+def test_a_command_signed_before_the_agent_started_is_refused(tmp_path: Path) -> None:
+    """The replay cache is empty after a restart: anything signed before the start is not taken."""
+    auth, keys = station_senders(tmp_path)
+    text = (
+        carm_toml() + f'[store]\npath = "{tmp_path}/o.sqlite"\n[auth]\nsenders_file = "{auth.senders_file}"\n'
+    )
+    clock = FakeClock()
+    key = keys["operator"]
+    topic = "doseedge/s/carm/cmd/ping"
+    captured = signed_payload(key.sender, key.key, topic, {}, int(clock.wall().timestamp() * 1000) - 1000)
+    agent = Agent(parse_config(text), clock=clock)
+    result = agent.run_command("ping", captured)
+    assert (
+        result is not None
+        and result["refused"] == "expired"
+        and "before this agent started" in result["error"]
+    )
+    fresh = signed_payload(key.sender, key.key, topic, {}, int(clock.wall().timestamp() * 1000))
+    again = agent.run_command("ping", fresh)
+    assert again is not None and again["ok"]
+    agent.outbox.close()
