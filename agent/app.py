@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from agent.bridge_room import attach_bridges
 from agent.clock import Clock, SystemClock
+from agent.commands.auth import Keyring, Sender
 from agent.commands.device import DeviceCommands
 from agent.commands.router import CommandRouter
 from agent.config import AgentConfig
@@ -28,8 +29,9 @@ from agent.notices import AlarmNotice
 from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
+from agent.security import refusal_record, start_warnings
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
-from agent.web.auth import Keyring
+from agent.web.auth import Keyring as LoginKeyring
 from agent.web.server import WebServer
 from core.errors import StoreError
 from drivers.registry import build_driver
@@ -44,7 +46,7 @@ class Agent:
         config: AgentConfig,
         clock: Clock | None = None,
         console_out: TextIO | None = None,
-        keyring: Keyring | None = None,
+        keyring: LoginKeyring | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
@@ -60,7 +62,8 @@ class Agent:
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self._alarm_sink = self.pipeline.alarm_message
-        self.commands = CommandRouter()
+        self.security_warnings = start_warnings(config)
+        self.commands = CommandRouter(self.clock, self._keyring(config))
         register_fluoro_commands(self.commands, self.pipeline, self.clock)
         if self.pipeline.hotlab is not None:
             self.pipeline.hotlab.register_commands(self.commands)
@@ -77,7 +80,7 @@ class Agent:
         ]
         self.device_commands = DeviceCommands(self.pollers, self.clock, self._base, self.publish_result)
         self.device_commands.register(self.commands)
-        self.bridge_rooms = attach_bridges(self.pollers, self.pipeline, self.clock, self.run_command)
+        self.bridge_rooms = attach_bridges(self.pollers, self.pipeline, self.clock, self.run_local)
         self.dicom: Any = None  # agent/dicom/station.py, only with [dicom]: pydicom loads only then
         if config.dicom is not None:
             from agent.dicom.station import DicomStation
@@ -87,10 +90,27 @@ class Agent:
         self.console = (
             Console(self.pipeline, self.status_text, console_out) if console_out is not None else None
         )
-        # the operator view (agent/web/); logins are checked against `keyring` (none: view only)
-        self.web = WebServer(self, self, keyring, self._announce) if config.web.enabled else None
+        # the operator view (agent/web/): logins are checked against the station's senders (the same
+        # keys and roles as signed commands), or against `keyring` when one is given (the demos' login)
+        real = self.commands.keyring
+        login = keyring if keyring is not None else (real if len(real) else None)
+        self.web = WebServer(self, self, login, self._announce) if config.web.enabled else None
         self.stop_event: asyncio.Event | None = None
         self.last_summary: dict[str, Any] = {}
+
+    def _keyring(self, config: AgentConfig) -> Keyring:
+        """A senders file that cannot be used refuses every MQTT command, loudly; dose monitoring
+        still starts (`doseedge run` refuses to start on it before this: check-config)."""
+        try:
+            keyring = Keyring.load(config.auth)
+        except ValueError as exc:
+            log.error("COMMANDS REFUSED: %s", exc)
+            self.security_warnings.append(f"senders file unusable, every MQTT command refused: {exc}")
+            return Keyring(config.auth)
+        if not len(keyring):
+            log.warning("no [auth] senders: every MQTT command will be refused (docs/security.md)")
+        keyring.not_before_s = self.clock.wall().timestamp()
+        return keyring
 
     def _base(self, schema: str) -> dict[str, Any]:
         station = self.config.station
@@ -143,10 +163,14 @@ class Agent:
             "acknowledged": self.forwarder.acknowledged,
             "replayed": self.forwarder.replayed,
         }
+        if self.security_warnings:
+            link["security_warnings"] = self.security_warnings
         devices = device_health(self.pollers)
         latency = self.forwarder.latency()
         base = self._base("doseedge.health.v1")
-        return health_body(base, self.outbox.stats(), link, latency, devices, self.pipeline.counters)
+        body = health_body(base, self.outbox.stats(), link, latency, devices, self.pipeline.counters)
+        body["commands"] = dict(self.commands.counters)
+        return body
 
     async def _publish_health(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -186,16 +210,28 @@ class Agent:
             "frames_rejected": {p.name: p.driver.counters["frames_rejected"] for p in self.pollers},
         }
 
-    def run_command(self, name: str, payload: bytes) -> dict[str, Any]:
-        """On the loop thread: run a command and queue its result like any other message."""
-        result = self.commands.dispatch(name, payload)
-        self.publish_result(name, result)
+    def run_command(self, name: str, payload: bytes, retained: bool = False) -> dict[str, Any] | None:
+        """On the loop thread: a signed command from MQTT; its result is queued like any other message
+        (None: dropped beyond the rate limit, only counted)."""
+        result = self.commands.dispatch_signed(name, payload, f"{self.root}/cmd/{name}", retained)
+        if result is not None:
+            self.publish_result(result["command"], result)
+        return result
+
+    def run_local(self, name: str, args: dict[str, Any], sender: Sender, channel: str) -> dict[str, Any]:
+        """On the loop thread: a command from a channel that authenticated `sender` itself."""
+        result = self.commands.dispatch_local(name, args, sender, channel)
+        self.publish_result(result["command"], result)
         return result
 
     def publish_result(self, name: str, result: dict[str, Any], records: Sequence[OutMessage] = ()) -> None:
-        """A command's result on cmd_result/<name>, stored with the records it made in one transaction."""
+        """A command's result on cmd_result/<name>, stored with the records it made in one transaction.
+        Results are evicted before dose records (Priority.RESULT); a refusal is also recorded."""
         body = {**self._base("doseedge.cmd_result.v1"), **result}
-        self.pipeline.store([OutMessage(f"cmd_result/{name}", body, Priority.RECORD), *records])
+        extra = list(records)
+        if "refused" in result:
+            extra.append(refusal_record(self._base("doseedge.record.command_refused.v1"), result, self.clock))
+        self.pipeline.store([OutMessage(f"cmd_result/{name}", body, Priority.RESULT), *extra])
 
     def request_stop(self) -> None:
         if self.stop_event is not None:
@@ -210,13 +246,15 @@ class Agent:
         self.link.on_ack = lambda mid: self.forwarder.ack_from_thread(loop, mid)
         self.link.on_state = lambda up: self.forwarder.state_from_thread(loop, up)
 
-        def on_command(name: str, payload: bytes) -> None:
-            loop.call_soon_threadsafe(self.run_command, name, payload)
+        def on_command(name: str, payload: bytes, retained: bool) -> None:
+            loop.call_soon_threadsafe(self.run_command, name, payload, retained)
 
         self.link.on_command = on_command
         self.pipeline.resume(self.outbox.load_state())  # restored procedure, alarm/active (retained)
         if self.store_unavailable:
             self.pipeline.store([self.pipeline.alarm_message(self._store_unavailable_alarm())])
+        for warning in self.security_warnings:
+            log.warning("INSECURE: %s", warning)
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 __all__ = ["BridgeRoom", "acknowledge_from_button", "attach_bridges", "pattern_delay_polls", "room_pattern"]
 
-import json
 import logging
 import math
 from collections import Counter
@@ -29,6 +28,7 @@ from typing import Any
 from agent.alarms import ActiveAlarm
 from agent.clock import Clock
 from agent.commands.action_queue import ActionOutcome, QueuedAction
+from agent.commands.auth import Role, Sender
 from agent.notices import AlarmNotice
 from agent.pipeline import Pipeline
 from agent.poller import DevicePoller
@@ -51,7 +51,7 @@ SOUNDS = {
 }
 PRIORITY = ("dose_rate", "monitor_lost", "trigger")
 
-RunCommand = Callable[[str, bytes], dict[str, Any]]
+RunLocal = Callable[[str, dict[str, Any], Sender, str], dict[str, Any]]  # Agent.run_local
 
 
 def room_pattern(active: Iterable[ActiveAlarm]) -> str:
@@ -74,22 +74,20 @@ def pattern_delay_polls(board_window_s: float, policy: RatePolicy, poll_interval
     return math.ceil(span_s / poll_interval_s) + 3
 
 
-def acknowledge_from_button(run_command: RunCommand, alarm_id: str, device: str) -> dict[str, Any]:
-    """The room's acknowledge button: a local, physical action (whoever pressed it stood in the room).
-    At merge with the command authentication this becomes one line:
-    `router.dispatch_local("alarm_ack", args, Sender(device, "room_button"), "bridge_button")`."""
-    args = {"alarm_id": alarm_id, "by": f"room button ({device})", "channel": "bridge_button"}
-    return run_command("alarm_ack", json.dumps(args).encode())
+def acknowledge_from_button(run_local: RunLocal, alarm_id: str, device: str) -> dict[str, Any]:
+    """The room's acknowledge button: a local, physical action, authenticated by presence (whoever
+    pressed it stood in the room), with an operator's role; recorded as
+    "room button (<device>) via bridge_button" through the command router's local channel."""
+    sender = Sender(f"room button ({device})", Role.OPERATOR)
+    return run_local("alarm_ack", {"alarm_id": alarm_id}, sender, "bridge_button")
 
 
 class BridgeRoom:
-    def __init__(
-        self, poller: DevicePoller, pipeline: Pipeline, clock: Clock, run_command: RunCommand
-    ) -> None:
+    def __init__(self, poller: DevicePoller, pipeline: Pipeline, clock: Clock, run_local: RunLocal) -> None:
         self.poller = poller
         self.pipeline = pipeline
         self.clock = clock
-        self.run_command = run_command
+        self.run_local = run_local
         self.shown = "off"  # what the board confirmed (its driver starts with "off")
         self.pending: str | None = None  # queued, not yet confirmed
         self.counters: Counter[str] = Counter()
@@ -122,7 +120,7 @@ class BridgeRoom:
             self.counters["button_nothing_to_ack"] += 1
             log.info("%s: acknowledge button pressed, no alarm sounding", device)
         for alarm_id in sounding:
-            result = acknowledge_from_button(self.run_command, alarm_id, device)
+            result = acknowledge_from_button(self.run_local, alarm_id, device)
             self.counters["button_acks" if result.get("ok") else "button_ack_refused"] += 1
 
     def _sync(self) -> None:
@@ -161,13 +159,13 @@ class BridgeRoom:
 
 
 def attach_bridges(
-    pollers: Sequence[DevicePoller], pipeline: Pipeline, clock: Clock, run_command: RunCommand
+    pollers: Sequence[DevicePoller], pipeline: Pipeline, clock: Clock, run_local: RunLocal
 ) -> list[BridgeRoom]:
     """One BridgeRoom per bridge device: its readings pass through it, and it listens to alarms."""
     rooms = []
     for poller in pollers:
         if poller.driver_name == DRIVER:
-            room = BridgeRoom(poller, pipeline, clock, run_command)
+            room = BridgeRoom(poller, pipeline, clock, run_local)
             poller.on_reading = room.on_reading
             pipeline.alarm_listeners.append(room.on_alarm)
             rooms.append(room)

@@ -1,4 +1,5 @@
-"""Command line: `doseedge run | check-config | config-reference | demo | simulate | store | dicom`."""
+"""Command line: `doseedge run | check-config | config-reference | demo | simulate | store | dicom | command |
+keygen`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,53 @@ from agent.app import Agent, configure_logging
 from agent.config import AgentConfig, load_config
 from agent.fluoro.explain import explain_fluoroscopy
 from core.errors import ConfigError
+
+
+def _checked(path: Path) -> AgentConfig:
+    """The config, with its TLS, credential and senders files checked (missing, unreadable, too open)."""
+    from agent.security import file_problems
+
+    config = load_config(path)
+    problems = file_problems(config)
+    if problems:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+def _send(args: argparse.Namespace) -> int:
+    import json
+
+    from agent.link.command_client import parse_args_text, send_command
+    from core.signing import read_key_file
+
+    try:
+        key = read_key_file(args.key)
+        body = parse_args_text(args.args)
+    except ValueError as exc:
+        print(f"doseedge command: {exc}", file=sys.stderr)
+        return 2
+    config = load_config(args.config)
+    try:
+        result = send_command(config, args.name, body, key, args.credentials or "", args.timeout)
+    except (TimeoutError, ConnectionError, OSError) as exc:
+        print(f"doseedge command: {exc}", file=sys.stderr)
+        return 3
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0 if result.get("ok") else 1
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from agent.commands.auth import Role
+    from agent.commands.keys import add_sender
+
+    try:
+        add_sender(args.senders, args.sender, Role(args.role), args.key)
+    except ValueError as exc:
+        print(f"doseedge keygen: {exc}", file=sys.stderr)
+        return 2
+    print(f"sender {args.sender} ({args.role}) added to {args.senders}; its key is in {args.key} (mode 0600)")
+    print("Give the key file to the sender only; the senders file stays on the box ([auth].senders_file).")
+    return 0
 
 
 def _mqtt(text: str) -> tuple[str, int]:
@@ -163,7 +211,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     dicom_read.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     dicom_read.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    command = sub.add_parser("command", help="sign a command, publish it, wait for the station's answer")
+    command.add_argument(
+        "-c", "--config", required=True, type=Path, help="the station's config (broker, root)"
+    )
+    command.add_argument("name", help="e.g. ping, alarm_ack, device_command")
+    command.add_argument("args", nargs="*", help="KEY=VALUE (VALUE as JSON when it parses)")
+    command.add_argument("--key", required=True, type=Path, help="the sender's key file (doseedge keygen)")
+    command.add_argument("--credentials", help="broker user/password file of the sender (two lines)")
+    command.add_argument("--timeout", type=float, default=10.0)
+    keygen = sub.add_parser("keygen", help="a new sender: entry in the senders file + its own key file")
+    keygen.add_argument("--sender", required=True, help="sender id, recorded as `by`")
+    keygen.add_argument("--role", required=True, choices=("operator", "physicist"))
+    keygen.add_argument("--senders", required=True, type=Path, help="the station's senders file")
+    keygen.add_argument("--key", required=True, type=Path, help="where to write the sender's key file")
     args = parser.parse_args(argv)
+    os.umask(0o077)  # whatever we create (store, keys, state) is the service user's alone
 
     if args.command == "simulate":
         # Block the signals so sigwait receives them (the pty thread keeps serving meanwhile).
@@ -185,8 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         if args.command == "check-config":
-            print(_explain(load_config(args.config)))
+            print(_explain(_checked(args.config)))
             return 0
+        if args.command == "command":
+            return _send(args)
+        if args.command == "keygen":
+            return _keygen(args)
         if args.command == "store":
             from agent.health import format_status, store_status
 
@@ -209,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             from agent.demo.diamentor import DEMO_CONFIG, run_demo
 
             return run_demo(args.config or DEMO_CONFIG, args.duration, args.mqtt, args.web)
-        config = load_config(args.config)
+        config = _checked(args.config)
         if args.mqtt:
             config = config.with_mqtt(*args.mqtt)
         if args.web:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "AgentConfig",
+    "AuthConfig",
     "FluoroscopyConfig",
     "HotlabConfig",
     "MqttConfig",
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.commands.auth import AuthConfig
 from agent.config_checks import activimeter_problems, cross_checks, fluoro_room_problems, id_problems
 from agent.dicom.config import DicomConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig, build_rate_levels, build_triggers
@@ -67,6 +69,7 @@ class MqttConfig:
     tls_cert_file: str = ""  # client certificate (mutual TLS), with tls_key_file
     tls_key_file: str = ""
     credentials_file: str = ""  # two lines: username, password (never logged)
+    insecure: bool = False  # allow credentials over plaintext (loud warning at start and in health)
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -82,6 +85,10 @@ class MqttConfig:
             problems.append(("session_expiry_s", "must be 0–4294967295"))
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             problems.append(("tls_cert_file", "tls_cert_file and tls_key_file go together"))
+        if self.credentials_file and not self.tls_ca_file and not self.insecure:
+            problems.append(
+                ("credentials_file", "password over plaintext refused: set tls_ca_file (or insecure = true)")
+            )
         if self.tls_cert_file and not self.tls_ca_file:
             problems.append(("tls_ca_file", "a client certificate needs tls_ca_file (TLS on)"))
         if not 1 <= self.port <= 65535:
@@ -136,6 +143,7 @@ class AgentConfig:
     hotlab: HotlabConfig | None = None
     dicom: DicomConfig | None = None  # [dicom]: docs/dicom.md
     web: WebConfig = field(default_factory=WebConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
     def with_mqtt(self, host: str, port: int) -> AgentConfig:
         return replace(self, mqtt=replace(self.mqtt, host=host, port=port))
@@ -148,7 +156,7 @@ class AgentConfig:
         return replace(self, devices=devices)
 
 
-_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab", "triggers", "dicom", "web"}
+_TOP = {"station", "mqtt", "store", "devices", "fluoroscopy", "hotlab", "triggers", "dicom", "web", "auth"}
 
 
 def _devices(raw: Any, problems: list[ConfigProblem]) -> list[DriverConfig]:
@@ -189,6 +197,7 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
         station = build_dataclass(StationConfig, raw["station"], "station", problems)
     mqtt = build_dataclass(MqttConfig, raw.get("mqtt", {}), "mqtt", problems)
     store = build_dataclass(StoreConfig, raw.get("store", {}), "store", problems)
+    auth = build_dataclass(AuthConfig, raw.get("auth", {}), "auth", problems)
     devices = _devices(raw.get("devices", []), problems)
     fluoro = None
     if "fluoroscopy" in raw:
@@ -212,8 +221,9 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
         located = [ConfigProblem(p.key, p.message, p.line or index.line_of(p.key)) for p in problems]
         raise ConfigError(source, located)
     assert station is not None and mqtt is not None and store is not None and web is not None
+    assert auth is not None
     return AgentConfig(
-        source, station, mqtt, store, tuple(devices), fluoro, levels, triggers, hotlab, dicom, web
+        source, station, mqtt, store, tuple(devices), fluoro, levels, triggers, hotlab, dicom, web, auth
     )
 
 

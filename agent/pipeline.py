@@ -276,7 +276,7 @@ def _trim(held: list[OutMessage], limit: int) -> list[OutMessage]:
     """The in-memory hold over its limit: drop the oldest readings first, then records; never an
     alarm (the outbox's own eviction order, Priority in agent/store/messages.py)."""
     excess = len(held) - limit
-    for priority in (Priority.READING, Priority.RECORD):
+    for priority in (Priority.RESULT, Priority.READING, Priority.RECORD):
         if excess <= 0:
             break
         drop = {i for i, m in enumerate(held) if m.priority == priority}

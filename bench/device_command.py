@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import sys
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.clock import SystemClock  # noqa: E402
+from agent.commands.auth import Role, Sender  # noqa: E402
 from agent.commands.device import DeviceCommands  # noqa: E402
 from agent.commands.router import CommandRouter  # noqa: E402
 from agent.poller import DevicePoller  # noqa: E402
@@ -51,7 +51,8 @@ async def run(seconds: float) -> None:
         if not result["ok"]:
             failures.append(result["error"])
 
-    router = CommandRouter()
+    router = CommandRouter(clock)
+    physicist = Sender("bench", Role.PHYSICIST)  # a local channel: no signature, role checked
     DeviceCommands([poller], clock, lambda schema: {}, published).register(router)
     stop = asyncio.Event()
     task = asyncio.create_task(poller.run(stop))
@@ -63,7 +64,7 @@ async def run(seconds: float) -> None:
         command_id = f"b{n}"
         sent[command_id] = time.perf_counter()
         body = {"command_id": command_id, "device": "crc1", "action": "daily_check"}
-        assert router.dispatch("device_command", json.dumps(body).encode())["ok"]
+        assert router.dispatch_local("device_command", body, physicist, "bench")["ok"]
         await asyncio.sleep(random.uniform(0.3, 0.9))
     await asyncio.sleep(1.0)
     stop.set()

@@ -28,7 +28,7 @@ site = "bench"
 station_id = "carm"
 [fluoroscopy]
 dap_meter = "dap1"
-field_area_at_reference_cm2 = 100.0
+field_area_at_reference_cm2 = 40.0
 source_to_reference_cm = 60.0
 source_to_entrance_cm = 65.0
 backscatter_factor = 1.4

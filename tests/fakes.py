@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -17,7 +18,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from agent.commands.auth import AuthConfig, Keyring, Role, Sender
+from agent.commands.keys import add_sender
+from agent.commands.router import CommandRouter
 from core.errors import TransportError
+from core.signing import SenderKey
 
 DOSEEDGE = [sys.executable, "-m", "agent.cli"]
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -104,7 +109,14 @@ class Subscriber:
     Persistent session (clean_session False, QoS 1) so a broker restart loses nothing for it.
     """
 
-    def __init__(self, host: str, port: int, topic: str, client_id: str = "test-subscriber") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        topic: str,
+        client_id: str = "test-subscriber",
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.messages: deque[tuple[float, str, dict[str, Any], bool]] = deque()
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
@@ -113,6 +125,8 @@ class Subscriber:
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 0.5)
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.connect(host, port, keepalive=10)
         self.client.loop_start()
         if not self._subscribed.wait(5):
@@ -129,6 +143,11 @@ class Subscriber:
     def bodies(self, suffix: str) -> list[dict[str, Any]]:
         with self._lock:
             return [b for _, t, b, _ in self.messages if t.endswith(suffix)]
+
+    def bodies_under(self, part: str) -> list[dict[str, Any]]:
+        """Bodies of every topic containing `part` (e.g. "/cmd_result/": all commands' results)."""
+        with self._lock:
+            return [b for _, t, b, _ in self.messages if part in t]
 
     def wait_for(self, predicate: Any, timeout_s: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -163,3 +182,47 @@ class FakeKeyring:
         if found is None or found[1] != secret:
             return None
         return FakeSender(sender_id, found[0])
+
+
+class LocalRouter(CommandRouter):
+    """The command router as a local, already-authenticated channel reaches it (a physicist, channel
+    "test"), for unit tests of the handlers; the signed MQTT path has its own tests."""
+
+    SENDER = Sender("test-physicist", Role.PHYSICIST)
+
+    def __init__(self, clock: Any = None) -> None:
+        super().__init__(clock or FakeClock(), Keyring(AuthConfig(rate_per_min=6000, rate_burst=1000)))
+
+    def dispatch(self, name: str, payload: bytes) -> dict[str, Any]:
+        return self.dispatch_local(name, json.loads(payload or b"{}"), self.SENDER, "test")
+
+
+def station_senders(directory: Path) -> tuple[AuthConfig, dict[str, SenderKey]]:
+    """A senders file with a physicist and an operator (keys as `doseedge keygen` makes them)."""
+    senders = directory / "senders.toml"
+    keys = {
+        role.value: add_sender(senders, f"test-{role.value}", role, directory / f"{role.value}.key")
+        for role in Role
+    }
+    return AuthConfig(senders_file=str(senders)), keys
+
+
+def provisioned(config: Path, directory: Path) -> Path:
+    """A shipped production config with its /etc/doseedge files made for real in `directory` (CA,
+    credentials and senders file, modes as the install script sets them): what a provisioned box has."""
+    etc = directory / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "broker-ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    (etc / "mqtt-credentials").write_text("station\nsecret\n")
+    (etc / "mqtt-credentials").chmod(0o600)
+    add_sender(etc / "senders.toml", "physicist-1", Role.PHYSICIST, directory / "physicist-1.key")
+    copy = directory / config.name
+    copy.write_text(config.read_text(encoding="utf-8").replace("/etc/doseedge/", f"{etc}/"))
+    return copy
+
+
+def plaintext_for_tests(text: str, senders_file: str) -> str:
+    """A production config pointed at a private plaintext test broker: no TLS, no broker password
+    (the test Mosquitto is anonymous on loopback), the test's own senders file."""
+    text = re.sub(r"(?m)^(tls_ca_file|credentials_file) = .*\n", "", text)
+    return text.replace('senders_file = "/etc/doseedge/senders.toml"', f'senders_file = "{senders_file}"')

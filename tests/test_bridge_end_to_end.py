@@ -81,13 +81,13 @@ def test_bridge_room_beam_on_dose_rate_pattern_button_ack_and_safe_state(
         assert subscriber.wait_for(lambda s: _alarms(s, "acknowledged"), 10)
         acked = _alarms(subscriber, "acknowledged")[0]
         assert acked["alarm_id"] == _alarms(subscriber, "raised")[0]["alarm_id"]
-        assert acked["acknowledged_by"] == "room button (bridge)"
+        assert acked["acknowledged_by"] == "room button (bridge) via bridge_button"
         assert subscriber.wait_for(
             lambda s: any(r.get("ok") for r in s.bodies("/cmd_result/alarm_ack")), 5
         ), "the button's acknowledgement is answered like any alarm_ack"
         assert subscriber.wait_for(
             lambda s: any(
-                a.get("acknowledged_by") == "room button (bridge)"
+                a.get("acknowledged_by") == "room button (bridge) via bridge_button"
                 for body in s.bodies("/alarm/active")
                 for a in body["alarms"]
             ),

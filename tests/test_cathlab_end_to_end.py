@@ -4,14 +4,16 @@ real Mosquitto → subscriber, both instruments playing one beam timeline (norma
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from agent.app import Agent
 from agent.config import AgentConfig, parse_config
 from agent.demo.cathlab_room import CathlabSimulators
+from core.signing import read_key_file, signed_payload
 from simulators.mosquitto import MosquittoBroker
-from tests.fakes import Subscriber
+from tests.fakes import Subscriber, plaintext_for_tests, station_senders
 from tests.test_end_to_end import run_agent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +21,8 @@ PREFIX = "cathlab-e2e"
 
 
 def cathlab_config(tmp_path: Path, broker: MosquittoBroker, health_interval_s: float = 30.0) -> AgentConfig:
-    text = (ROOT / "config" / "cathlab.toml").read_text()
+    auth, _ = station_senders(tmp_path)
+    text = plaintext_for_tests((ROOT / "config" / "cathlab.toml").read_text(), auth.senders_file)
     text = text.replace('path = "/var/lib/doseedge/outbox.sqlite"', f'path = "{tmp_path}/outbox.sqlite"')
     text = text.replace(
         'topic_prefix = "doseedge"',
@@ -49,7 +52,10 @@ def test_cathlab_mode_from_generator_high_level_alarm_acquisition_recorded_and_p
             room.duration_s + 3.0,
         )
         assert acquired, "the acquisition burst must end in a record/irradiation"
-        subscriber.client.publish(f"{root}/cmd/procedure_close", b'{"by": "test"}', qos=1)
+        key = read_key_file(tmp_path / "operator.key")
+        topic = f"{root}/cmd/procedure_close"
+        close = signed_payload(key.sender, key.key, topic, {}, int(time.time() * 1000))
+        subscriber.client.publish(topic, close, qos=1)
         assert subscriber.wait_for(lambda s: s.bodies("/record/procedure"), 5)
     finally:
         thread.join(timeout=15)
@@ -88,7 +94,7 @@ def test_cathlab_mode_from_generator_high_level_alarm_acquisition_recorded_and_p
 
     # The procedure opened on the first beam-on and was closed by the command.
     (procedure,) = subscriber.bodies("/record/procedure")
-    assert procedure["opened_by"] == "beam_on" and procedure["closed_by"] == "command (test)"
+    assert procedure["opened_by"] == "beam_on" and procedure["closed_by"] == "test-operator via mqtt"
     totals = procedure["totals"]
     assert totals["acquisition_count"] == 1
     assert totals["kap"]["value"] > 0 and totals["fluoro_time"]["value"] > 5

@@ -7,16 +7,16 @@ import subprocess
 from pathlib import Path
 
 from simulators.mosquitto import MosquittoBroker
-from tests.fakes import Subscriber
+from tests.fakes import Subscriber, provisioned
 from tests.payload_schemas import assert_all_valid
 from tests.test_cli import DOSEEDGE, ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_check_config_says_where_the_dose_rate_and_the_mode_come_from() -> None:
+def test_check_config_says_where_the_dose_rate_and_the_mode_come_from(tmp_path: Path) -> None:
     result = subprocess.run(
-        [*DOSEEDGE, "check-config", "-c", str(ROOT / "config" / "cathlab.toml")],
+        [*DOSEEDGE, "check-config", "-c", str(provisioned(ROOT / "config" / "cathlab.toml", tmp_path))],
         env=ENV,
         capture_output=True,
         text=True,
@@ -59,7 +59,7 @@ def test_cathlab_demo_shows_mode_level_and_procedure_and_publishes(
     assert "procedure Ka,r" in out
     assert "ALARM  Entrance dose rate" in out and "100 mGy/min guidance level for high-level" in out
     assert "record irradiation: acquisition" in out and "NOT judged" in out
-    assert "record procedure" in out and "closed by command (demo)" in out
+    assert "record procedure" in out and "closed by demo-desk via mqtt" in out
     (procedure,) = subscriber.bodies("/record/procedure")
     assert procedure["station"] == "cathlab-demo" and procedure["totals"]["acquisition_count"] == 1
     assert (tmp_path / "var" / "demo-cathlab" / "outbox.sqlite").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -9,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
+from agent.commands.auth import Role
+from agent.commands.keys import add_sender
 from agent.config import load_config
 from agent.hotlab.explain import explain_hotlab
 from simulators.mosquitto import MosquittoBroker, free_port
-from tests.fakes import Subscriber, run_doseedge
+from tests.fakes import Subscriber, provisioned, run_doseedge
 from tests.payload_schemas import assert_all_valid
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,9 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("name", ["hotlab.toml", "demo-hotlab.toml"])
 def test_check_config_lists_every_hotlab_level_with_its_source(
-    name: str, capsys: pytest.CaptureFixture[str]
+    name: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert main(["check-config", "-c", str(ROOT / "config" / name)]) == 0
+    monkeypatch.chdir(tmp_path)  # the demo's senders file is relative: var/demo-hotlab/senders.toml
+    add_sender("var/demo-hotlab/senders.toml", "demo-desk", Role.PHYSICIST, "demo-desk.key")
+    assert main(["check-config", "-c", str(provisioned(ROOT / "config" / name, tmp_path))]) == 0
     out = capsys.readouterr().out
     assert "hotlab: activimeter crc1 (capintec_crc), calibrated 2026-03-01, due 2027-03-01" in out
     assert (
@@ -66,8 +71,8 @@ def test_hotlab_demo_runs_sends_the_context_over_mqtt_and_prints_the_alarm(
     assert "== record/qc: constancy FAIL" in out
     assert "Cs-137 ch1" in out  # the live view shows the well
     assert (tmp_path / "var" / "demo-hotlab" / "hotlab.json").exists()
-    (context,) = subscriber.bodies("/cmd/hotlab_context")  # a real MQTT command
-    assert context["exam"] == "bone_imaging"
+    (context,) = subscriber.bodies("/cmd/hotlab_context")  # a real MQTT command, signed by the demo's key
+    assert context["sender"] == "demo-desk" and json.loads(context["body"])["exam"] == "bone_imaging"
     assert subscriber.bodies("/cmd_result/hotlab_context")[0]["ok"] is True
     (qc,) = subscriber.bodies("/record/qc")
     assert qc["result"] == "fail"

@@ -72,7 +72,7 @@ path = "{store}"
 [fluoroscopy]
 dap_meter = "dap"
 generator = "gen"
-field_area_at_reference_cm2 = 60.0
+field_area_at_reference_cm2 = 40.0
 source_to_reference_cm = 60.0
 source_to_entrance_cm = 62.0
 backscatter_factor = 1.4

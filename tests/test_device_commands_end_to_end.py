@@ -5,7 +5,6 @@ counted; once the meter is unplugged and lost, a command is refused, not left ha
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from agent.app import Agent
+from core.signing import read_key_file, signed_payload
 from simulators.mosquitto import MosquittoBroker
 from simulators.procedure import Procedure, Segment
 from simulators.ptw_diamentor import DiamentorSimulator
@@ -45,8 +45,13 @@ def test_reset_over_mqtt_zeroes_the_meter_and_is_recorded_then_a_lost_meter_refu
     topic = f"{agent.root}/cmd/device_command"
     thread, stop = run_until_stopped(agent)
 
+    key = read_key_file(tmp_path / "physicist.key")  # device actions need the physicist role
+
     def send(body: dict[str, Any] | bytes) -> None:
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        now_ms = int(time.time() * 1000)
+        payload = (
+            body if isinstance(body, bytes) else signed_payload(key.sender, key.key, topic, body, now_ms)
+        )
         subscriber.client.publish(topic, payload, qos=1)
 
     try:
@@ -94,7 +99,12 @@ def test_reset_over_mqtt_zeroes_the_meter_and_is_recorded_then_a_lost_meter_refu
 
     (record,) = subscriber.bodies("/record/device_action")
     assert record["schema"] == "doseedge.record.device_action.v1" and record["device"] == "dap1"
-    assert (record["action"], record["args"], record["by"]) == ("reset", {}, "physicist A")
+    assert (record["action"], record["args"], record["by"]) == (
+        "reset",
+        {},
+        "test-physicist",
+    )  # not free text
+    assert record["channel"] == "mqtt"
     assert record["result"] == {"ok": True, "data": {}} and record["command_id"] == "reset-1"
     assert record["at"].endswith("Z") and "record_id" in record
 

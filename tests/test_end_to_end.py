@@ -9,10 +9,11 @@ from pathlib import Path
 
 from agent.app import Agent
 from agent.config import AgentConfig, parse_config
+from core.signing import read_key_file, signed_payload
 from simulators.mosquitto import MosquittoBroker
 from simulators.procedure import Procedure
 from simulators.ptw_diamentor import DiamentorSimulator
-from tests.fakes import Subscriber
+from tests.fakes import Subscriber, station_senders
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +22,8 @@ def e2e_config(tmp_path: Path, broker: MosquittoBroker) -> AgentConfig:
     text = (ROOT / "config" / "demo.toml").read_text()
     text = text.replace('path = "var/demo/outbox.sqlite"', f'path = "{tmp_path}/outbox.sqlite"')
     text = text.replace('topic_prefix = "doseedge"', 'topic_prefix = "e2e"\nreconnect_max_s = 0.5')
+    auth, _ = station_senders(tmp_path)
+    text = text.replace('senders_file = "var/demo/senders.toml"', f'senders_file = "{auth.senders_file}"')
     return parse_config(text).with_mqtt(broker.host, broker.port)
 
 
@@ -96,9 +99,13 @@ def test_command_round_trip_through_the_broker(tmp_path: Path, broker: Mosquitto
     try:
         assert subscriber.wait_for(lambda s: s.bodies("/status"), 5)
         root = "e2e/demo-hospital/carm-1"
-        subscriber.client.publish(f"{root}/cmd/ping", b'{"command_id": "c1"}', qos=1)
+        key = read_key_file(tmp_path / "operator.key")
+        now_ms = int(time.time() * 1000)
+        ping = signed_payload(key.sender, key.key, f"{root}/cmd/ping", {"command_id": "c1"}, now_ms)
+        subscriber.client.publish(f"{root}/cmd/ping", ping, qos=1)
         subscriber.client.publish(f"{root}/cmd/ping", b"not json", qos=1)
-        subscriber.client.publish(f"{root}/cmd/launch", b"{}", qos=1)
+        launch = signed_payload(key.sender, key.key, f"{root}/cmd/launch", {}, now_ms)
+        subscriber.client.publish(f"{root}/cmd/launch", launch, qos=1)
         assert subscriber.wait_for(lambda s: len(s.bodies("/cmd_result/ping")) >= 2, 5)
         assert subscriber.wait_for(lambda s: len(s.bodies("/cmd_result/launch")) >= 1, 5)
     finally:
@@ -106,6 +113,6 @@ def test_command_round_trip_through_the_broker(tmp_path: Path, broker: Mosquitto
         simulator.stop()
         subscriber.close()
     ok, bad = subscriber.bodies("/cmd_result/ping")[:2]
-    assert ok["ok"] is True and ok["command_id"] == "c1"
+    assert ok["ok"] is True and ok["command_id"] == "c1" and ok["by"] == "test-operator"
     assert bad["ok"] is False and "not JSON" in bad["error"]
     assert "unknown command" in subscriber.bodies("/cmd_result/launch")[0]["error"]

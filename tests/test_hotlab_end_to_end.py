@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,10 +19,11 @@ import pytest
 from agent.app import Agent
 from agent.config import parse_config
 from agent.demo.hotlab import setup_commands
+from core.signing import SenderKey, signed_payload
 from simulators.capintec import CapintecSimulator
 from simulators.hotlab_session import HotlabSession, demo_script
 from simulators.mosquitto import MosquittoBroker
-from tests.fakes import Subscriber
+from tests.fakes import Subscriber, station_senders
 
 ROOT = Path(__file__).resolve().parents[1]
 STATION = "e2e/demo-hospital/hotlab-1"
@@ -39,6 +41,10 @@ SCRIPT = replace(
 )
 
 
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def hotlab_text(tmp_path: Path) -> str:
     text = (ROOT / "config" / "demo-hotlab.toml").read_text()
     text = text.replace('topic_prefix = "doseedge"', 'topic_prefix = "e2e"\nreconnect_max_s = 0.5')
@@ -47,9 +53,12 @@ def hotlab_text(tmp_path: Path) -> str:
     return text.replace("stable_window_s = 3.0", "stable_window_s = 2.0")
 
 
-def command(subscriber: Subscriber, name: str, args: dict[str, object], command_id: str) -> dict[str, object]:
-    payload = json.dumps({**args, "command_id": command_id}).encode()
-    subscriber.client.publish(f"{STATION}/cmd/{name}", payload, qos=1)
+def command(
+    subscriber: Subscriber, name: str, args: dict[str, object], command_id: str, key: SenderKey
+) -> dict[str, object]:
+    topic = f"{STATION}/cmd/{name}"
+    payload = signed_payload(key.sender, key.key, topic, {**args, "command_id": command_id}, now_ms())
+    subscriber.client.publish(topic, payload, qos=1)
 
     def answered(s: Subscriber) -> bool:
         return any(b.get("command_id") == command_id for b in s.bodies(f"/cmd_result/{name}"))
@@ -62,6 +71,8 @@ def test_activity_record_qc_and_constancy_alarm_reach_a_subscriber(
     tmp_path: Path, broker: MosquittoBroker
 ) -> None:
     config = parse_config(hotlab_text(tmp_path)).with_mqtt(broker.host, broker.port)
+    _, keys = station_senders(tmp_path)  # the senders file the config names, tmp_path/senders.toml
+    key = keys["physicist"]
     session = HotlabSession(SCRIPT)
     simulator = CapintecSimulator(session)
     config = config.with_device_port("crc1", simulator.start())
@@ -74,12 +85,13 @@ def test_activity_record_qc_and_constancy_alarm_reach_a_subscriber(
     thread.start()
     try:
         assert subscriber.wait_for(lambda s: s.bodies("/status"), 5)
-        for attempt in range(10):  # the agent subscribes to cmd/# as it connects
-            subscriber.client.publish(f"{STATION}/cmd/ping", json.dumps({"command_id": f"p{attempt}"}), qos=1)
+        for _ in range(10):  # the agent subscribes to cmd/# as it connects
+            ping = signed_payload(key.sender, key.key, f"{STATION}/cmd/ping", {}, now_ms())
+            subscriber.client.publish(f"{STATION}/cmd/ping", ping, qos=1)
             if subscriber.wait_for(lambda s: s.bodies("/cmd_result/ping"), 0.5):
                 break
         for i, (name, args) in enumerate(setup_commands(SCRIPT, agent.clock.wall())):
-            result = command(subscriber, name, args, f"c{i}")
+            result = command(subscriber, name, args, f"c{i}", key)
             assert result["ok"] is True, result
         simulator.restart_source()
 

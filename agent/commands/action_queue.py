@@ -33,6 +33,7 @@ class QueuedAction:
     by: str
     deadline_mono: float  # the device must take it before this monotonic time
     on_done: Callable[[ActionOutcome], None]
+    channel: str = "mqtt"  # with `by`: the authenticated sender and how the command came in
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Payload (JSON object):
     {"command_id": "<id>", "device": "<[[devices]] name>", "action": "<name>",
-     "args": {...}, "by": "<who>"}                     # args and by optional (by: "operator")
+     "args": {...}}                                     # args optional
 
 Two results on `cmd_result/device_command`, both with the same `command_id`:
 1. at once, from the router: `ok: true, stage: "queued"` — or `ok: false` with the reason (unknown
@@ -11,7 +11,8 @@ Two results on `cmd_result/device_command`, both with the same `command_id`:
    `data` (what the device answered) or `error` (the driver's error text, or why it never ran:
    not taken within `timeout_s`, device lost, agent stopping).
 Every action that reached the device is also recorded, `record/device_action` (device, action,
-args, effect, by, result, at), in the same store transaction as its result: the ten-year record
+args, effect, by, channel, result, at; `by` and `channel` are the authenticated sender and channel),
+in the same store transaction as its result: the ten-year record
 shows that a meter was reset or reconfigured, by whom and when.
 """
 
@@ -36,7 +37,7 @@ from drivers.registry import DRIVERS
 log = logging.getLogger(__name__)
 NAME = "device_command"
 ACTION_TIMEOUT_S = 10.0  # a queued action the device has not started by then fails
-_KEYS = {"command_id", "device", "action", "args", "by"}
+_KEYS = {"command_id", "device", "action", "args", "by", "channel"}  # by, channel: set by the router
 
 Publish = Callable[[str, dict[str, Any], Sequence[OutMessage]], None]
 
@@ -84,7 +85,7 @@ class DeviceCommands:
         if unknown:
             raise CommandError(f"unknown keys {unknown} (allowed: {', '.join(sorted(_KEYS))})")
         command_id, device, name = (_string(args, k) for k in ("command_id", "device", "action"))
-        by = _string(args, "by", "operator")
+        by, channel = str(args["by"]), str(args["channel"])  # authenticated, set by the router
         poller = self.pollers.get(device)
         if poller is None:
             raise CommandError(f"no device {device!r} (devices: {', '.join(sorted(self.pollers))})")
@@ -98,7 +99,7 @@ class DeviceCommands:
         if poller.lost:
             raise CommandError(f"device {device} is lost ({poller.last_error}); nothing queued")
         deadline = self.clock.monotonic() + self.timeout_s
-        return QueuedAction(command_id, device, action, dict(action_args), by, deadline, self._done)
+        return QueuedAction(command_id, device, action, dict(action_args), by, deadline, self._done, channel)
 
     @staticmethod
     def _action(poller: DevicePoller, name: str) -> DeviceAction:
@@ -128,6 +129,7 @@ class DeviceCommands:
                 **self._describe(job),
                 "driver": self.pollers[job.device].driver_name,
                 "by": job.by,
+                "channel": job.channel,
                 "command_id": job.command_id,
                 "result": {"ok": outcome.ok, **answer},
                 "at": iso_utc(outcome.at),

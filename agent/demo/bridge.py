@@ -15,6 +15,8 @@ from typing import TextIO
 from agent.app import Agent
 from agent.config import load_config
 from agent.demo.diamentor import broker_answers, run_then_close
+from agent.demo.sender import demo_key
+from core.signing import SenderKey
 from simulators.bridge import BridgeSimulator, demo_scenario
 
 BRIDGE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo-bridge.toml"
@@ -39,10 +41,12 @@ async def _watch_room(simulator: BridgeSimulator, out: TextIO, stop_after_s: flo
         await asyncio.sleep(0.1)
 
 
-async def _run(agent: Agent, simulator: BridgeSimulator, out: TextIO, duration_s: float) -> None:
+async def _run(
+    agent: Agent, simulator: BridgeSimulator, out: TextIO, duration_s: float, key: SenderKey
+) -> None:
     watcher = asyncio.create_task(_watch_room(simulator, out, duration_s))
     try:
-        await run_then_close(agent, max(0.0, duration_s - 1.0), duration_s)
+        await run_then_close(agent, max(0.0, duration_s - 1.0), duration_s, key)
     finally:
         watcher.cancel()
 
@@ -60,9 +64,10 @@ def run_bridge_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str
     host, port = config.mqtt.host, config.mqtt.port
     if not broker_answers(host, port):
         out.write(f"No MQTT broker at {host}:{port}: records stay in {config.store.path}.\n")
+    key = demo_key(config)  # the demo's own signed sender, made before the agent loads its keyring
     agent = Agent(config, console_out=out)
     try:
-        asyncio.run(_run(agent, simulator, out, duration_s if duration_s is not None else SCENARIO_S))
+        asyncio.run(_run(agent, simulator, out, duration_s if duration_s is not None else SCENARIO_S, key))
     finally:
         simulator.stop()
     rooms = {room.poller.name: dict(room.counters) for room in agent.bridge_rooms}

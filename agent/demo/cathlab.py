@@ -20,6 +20,7 @@ from agent.config import load_config
 from agent.demo.cathlab_room import CathlabSimulators
 from agent.demo.diamentor import broker_answers, run_then_close
 from agent.demo.keyring import DemoKeyring
+from agent.demo.sender import demo_key
 from agent.notices import RecordNotice
 
 CATHLAB_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo-cathlab.toml"
@@ -88,13 +89,14 @@ def run_cathlab_demo(
     )
     close_after = room.duration_s + 0.5
     duration = duration_s if duration_s is not None else close_after + 2.0
+    key = demo_key(config)  # the demo's own signed sender, made before the agent loads its keyring
     agent = Agent(config, console_out=out, keyring=keyring)
     if config.web.enabled:  # the address follows as soon as the page is served
         out.write(f"{keyring.login_text()} (the operator view's address follows)\n")
     agent.pipeline.record_listeners.append(_print_records(out))
     room.restart_scripts()
     try:
-        asyncio.run(run_then_close(agent, close_after, duration))
+        asyncio.run(run_then_close(agent, close_after, duration, key))
     finally:
         room.stop()
     out.write("\nSummary: " + json.dumps(agent.last_summary, indent=2, ensure_ascii=False) + "\n")

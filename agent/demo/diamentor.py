@@ -13,6 +13,8 @@ from pathlib import Path
 from agent.app import Agent
 from agent.config import load_config
 from agent.demo.keyring import DemoKeyring
+from agent.demo.sender import demo_key, signed_command
+from core.signing import SenderKey
 from simulators.procedure import demo_procedure
 from simulators.ptw_diamentor import DiamentorSimulator
 
@@ -27,12 +29,12 @@ def broker_answers(host: str, port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
-async def run_then_close(agent: Agent, close_after_s: float, duration_s: float) -> None:
+async def run_then_close(agent: Agent, close_after_s: float, duration_s: float, key: SenderKey) -> None:
     """Run the agent; close the demo's procedure after `close_after_s` so the next run starts afresh."""
 
     async def close_procedure() -> None:
         await asyncio.sleep(close_after_s)
-        agent.run_command("procedure_close", b'{"by": "demo"}')
+        signed_command(agent, key, "procedure_close", {})
 
     closer = asyncio.create_task(close_procedure())
     try:
@@ -73,13 +75,14 @@ def run_demo(
     if level is not None:
         out.write(f"Guidance level: {level.rate_mgy_min:g} mGy/min ({level.citation})\n\n")
     duration = duration_s if duration_s is not None else procedure.duration_s + 4.0
+    key = demo_key(config)  # the demo's own signed sender, made before the agent loads its keyring
     agent = Agent(config, console_out=out, keyring=keyring)
     if config.web.enabled:  # the address follows as soon as the page is served
         out.write(f"{keyring.login_text()} (the operator view's address follows)\n")
     # A demo ends its procedure (record/procedure) so the next demo does not resume it from the store.
     close_after = max(0.0, min(procedure.duration_s + 1.0, duration - 1.0))
     try:
-        asyncio.run(run_then_close(agent, close_after, duration))
+        asyncio.run(run_then_close(agent, close_after, duration, key))
     finally:
         simulator.stop()
     out.write("\nSummary: " + json.dumps(agent.last_summary, indent=2, ensure_ascii=False) + "\n")

@@ -27,7 +27,9 @@ from agent.clock import iso_utc
 from agent.config import load_config
 from agent.demo.diamentor import broker_answers
 from agent.demo.keyring import DemoKeyring
+from agent.demo.sender import demo_key, signed_command
 from agent.hotlab.view import record_line
+from core.signing import SenderKey
 from simulators.capintec import CapintecSimulator
 from simulators.front_desk import FrontDesk
 from simulators.hotlab_session import HotlabSession, SessionScript, demo_script
@@ -79,11 +81,12 @@ async def _until(predicate: Callable[[], bool], timeout_s: float) -> bool:
     return True
 
 
-async def _sender(agent: Agent, broker_up: bool) -> tuple[Send, str, FrontDesk | None]:
+async def _sender(agent: Agent, key: SenderKey, broker_up: bool) -> tuple[Send, str, FrontDesk | None]:
     """Over MQTT through the broker when the agent got connected, else into the agent's router."""
     if broker_up and await _until(lambda: agent.link.connected, 5.0):
         host, port = agent.config.mqtt.host, agent.config.mqtt.port
-        desk = await asyncio.to_thread(FrontDesk, host, port, agent.root, f"doseedge-demo-desk-{os.getpid()}")
+        client_id = f"doseedge-demo-desk-{os.getpid()}"
+        desk = await asyncio.to_thread(FrontDesk, host, port, agent.root, client_id, key)
         for _ in range(10):  # the agent subscribes to cmd/# as it connects: wait until it answers
             if not agent.link.connected:
                 break
@@ -99,7 +102,7 @@ async def _sender(agent: Agent, broker_up: bool) -> tuple[Send, str, FrontDesk |
         return over_mqtt, f"MQTT {agent.root}/cmd/", desk
 
     async def direct(name: str, args: dict[str, Any]) -> dict[str, Any]:
-        return agent.run_command(name, json.dumps(args).encode())
+        return signed_command(agent, key, name, args) or {"ok": False, "error": "rate limited"}
 
     return direct, "the agent's command router, cmd/", None
 
@@ -110,13 +113,14 @@ async def _play(
     script: SessionScript,
     duration_s: float | None,
     broker_up: bool,
+    key: SenderKey,
 ) -> None:
     out = agent.console.out if agent.console is not None else sys.stdout
     running = asyncio.create_task(agent.run(duration_s=duration_s))
     desk = None
     try:
         await _until(lambda: agent.stop_event is not None, 5.0)
-        send, via, desk = await _sender(agent, broker_up)
+        send, via, desk = await _sender(agent, key, broker_up)
         for name, args in setup_commands(script, agent.clock.wall()):
             if running.done():  # --duration shorter than the set-up
                 break
@@ -172,6 +176,7 @@ def run_hotlab_demo(
             f"({config.store.path}) and will be sent when a broker answers; commands go straight to "
             "the agent. (--mqtt HOST:PORT to change)\n"
         )
+    sender_key = demo_key(config)  # the demo's own signed sender, made before the agent loads its keyring
     agent = Agent(config, console_out=out, keyring=keyring)
     if config.web.enabled:  # the address follows as soon as the page is served
         out.write(f"{keyring.login_text()} (the operator view's address follows)\n")
@@ -190,7 +195,7 @@ def run_hotlab_demo(
 
     agent.pipeline.record_listeners.append(show)
     try:
-        asyncio.run(_play(agent, simulator, script, duration_s, broker_up))
+        asyncio.run(_play(agent, simulator, script, duration_s, broker_up, sender_key))
     finally:
         simulator.stop()
     out.write("\nSummary: " + json.dumps(agent.last_summary, indent=2, ensure_ascii=False) + "\n")

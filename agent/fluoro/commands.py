@@ -1,11 +1,14 @@
 """Commands of a fluoroscopy room: `cmd/alarm_ack`, `cmd/procedure_open`, `cmd/procedure_close`.
 
 Payloads (JSON objects; `command_id` is echoed by the router):
-  alarm_ack        {"alarm_id": "<uuid>", "by": "<who>"}      → {"alarm_id", "state"}
-  procedure_open   {"by": "<who>", "patient_id": "<id>"}      → {"procedure_id", "patient"}
+  alarm_ack        {"alarm_id": "<uuid>"}                → {"alarm_id", "state"}
+  procedure_open   {"patient_id": "<id>"}                → {"procedure_id", "patient"}
                    patient_id is optional; it is pseudonymised at once (agent/pseudonym.py) and only
                    the pseudonym is kept: the patient's earlier procedures count towards the triggers
-  procedure_close  {"by": "<who>"}                            → {"procedure_id"}; record/procedure follows
+  procedure_close  {}                                    → {"procedure_id"}; record/procedure follows
+Who did it is the authenticated sender and channel the router sets (agent/commands/router.py),
+recorded as "<sender> via <channel>" (acknowledged_by, opened_by, closed_by); a free-text "by" is
+ignored.
 """
 
 from __future__ import annotations
@@ -23,10 +26,8 @@ from core.errors import CommandError
 
 
 def _who(args: dict[str, Any]) -> str:
-    by = args.get("by", "operator")
-    if not isinstance(by, str) or not 1 <= len(by) <= 100:
-        raise CommandError("'by' must be a string of 1–100 characters")
-    return by
+    """The authenticated sender and channel (set by the router, never by the sender)."""
+    return f"{args['by']} via {args['channel']}"
 
 
 def _patient_id(args: dict[str, Any]) -> str | None:
@@ -64,7 +65,7 @@ def register_fluoro_commands(router: CommandRouter, pipeline: Pipeline, clock: C
 
     def procedure_open(args: dict[str, Any]) -> dict[str, Any]:
         monitor = fluoro()
-        by, raw = f"command ({_who(args)})", _patient_id(args)
+        by, raw = _who(args), _patient_id(args)
         if monitor.procedure.current is not None:
             raise CommandError(f"procedure {monitor.procedure.current.procedure_id} is already open")
         patient = pseudonym(raw) if raw is not None else None
@@ -77,7 +78,7 @@ def register_fluoro_commands(router: CommandRouter, pipeline: Pipeline, clock: C
         current = monitor.procedure.current
         if current is None:
             raise CommandError("no procedure is open")
-        by = f"command ({_who(args)})"
+        by = _who(args)
         pipeline.publish_evaluation(monitor.close_procedure(clock.monotonic(), clock.wall(), by))
         return {"procedure_id": current.procedure_id}
 

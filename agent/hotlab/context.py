@@ -1,13 +1,16 @@
 """What the hot lab is preparing, as sent by a RIS or front-desk tool on `…/cmd/hotlab_context`.
 
 The command is checked strictly (unknown keys, wrong types and unknown exams are refused with the
-reason) and the patient identifier is pseudonymised on arrival: the raw identifier is not kept.
+reason) and the patient identifier is pseudonymised on arrival: the raw identifier is not kept. A RIS
+that holds the box's pseudonym key sends `patient_pseudonym` instead, and the raw identifier never
+crosses the broker (docs/security.md).
 """
 
 from __future__ import annotations
 
 __all__ = ["PreparationContext", "parse_context", "parse_time"]
 
+import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,7 +22,9 @@ from limits.hotlab_data import HotlabData
 
 _TEXT = ("exam", "nuclide", "chemical_form", "dispense_id", "operator", "radiopharmaceutical")
 _NUMBERS = {"weight_kg": (0.5, 300.0), "prescribed_activity_mbq": (0.001, 100_000.0)}
-KNOWN = {*_TEXT, *_NUMBERS, "patient_id", "planned_administration", "table5_row", "command_id"}
+KNOWN = {*_TEXT, *_NUMBERS, "patient_id", "patient_pseudonym", "planned_administration", "table5_row"}
+KNOWN |= {"command_id", "by", "channel"}  # by, channel: the authenticated sender, set by the router
+_PSEUDONYM = re.compile(r"^pid-[0-9a-f]{32}$")  # what Pseudonymiser makes, computed by the RIS itself
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,10 @@ def parse_context(args: dict[str, Any], pseudonymiser: Pseudonymiser, data: Hotl
         if not isinstance(args["patient_id"], str) or not args["patient_id"].strip():
             raise CommandError("patient_id must be a non-empty string")
         values["patient_pseudonym"] = pseudonymiser.pseudonym(args["patient_id"])
+    if "patient_pseudonym" in args:  # a RIS holding the shared key: the raw id never crosses the broker
+        if "patient_id" in args or not _PSEUDONYM.match(str(args["patient_pseudonym"])):
+            raise CommandError("patient_pseudonym must be pid-<32 hex> (and not sent with patient_id)")
+        values["patient_pseudonym"] = args["patient_pseudonym"]
     if "planned_administration" in args:
         values["planned_administration"] = parse_time(
             args["planned_administration"], "planned_administration"

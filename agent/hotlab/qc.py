@@ -119,7 +119,7 @@ class QcDesk:
         test = args.get("test")
         if test not in TESTS:
             raise CommandError(f"test must be one of {', '.join(TESTS)}")
-        operator = args.get("operator") if isinstance(args.get("operator"), str) else None
+        operator = f"{args['by']} via {args['channel']}"  # the authenticated sender (router), not free text
         source = None
         if test in ("constancy", "accuracy", "linearity"):
             try:

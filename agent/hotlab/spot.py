@@ -68,12 +68,13 @@ class SpotChecks:
         else:
             raise CommandError("give retained_activity_mbq or dose_rate_usv_h")
         finding = checks.check_discharge(retained, level)
-        pseudonym = (
-            self.pseudonymiser.pseudonym(args["patient_id"])
-            if isinstance(args.get("patient_id"), str)
-            else None
-        )
+        pseudonym = None
+        if "patient_id" in args:
+            if not isinstance(args["patient_id"], str) or not args["patient_id"].strip():
+                raise CommandError("patient_id must be a non-empty string")
+            pseudonym = self.pseudonymiser.pseudonym(args["patient_id"])
         record = {
+            "by": f"{args['by']} via {args['channel']}",  # the authenticated sender, set by the router
             "nuclide": nuclide,
             "retained_activity": {"value": round(retained, 2), "unit": "MBq"},
             **derived,
@@ -132,6 +133,7 @@ class SpotChecks:
             half_lives={n: hl.get(n).as_given + " — " + hl.get(n).citation for n in ("Mo-99", "Tc-99m")},
         )
         record = {
+            "by": f"{args['by']} via {args['channel']}",
             "generator": args.get("generator"),
             "checked_at": iso_utc(now),
             "check": finding.as_details(),

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from agent.store.outbox import Outbox, Priority, StoredMessage
 
 log = logging.getLogger(__name__)
-URGENT = (Priority.ALARM, Priority.RECORD)
+URGENT = (Priority.ALARM, Priority.RECORD, Priority.RESULT)
 READINGS = (Priority.READING,)
 
 

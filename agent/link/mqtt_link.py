@@ -8,6 +8,7 @@
 - QoS 1, in-flight window and outgoing queue bounded (`max_inflight`, `max_queued_messages`);
 - reports PUBACKs by message id through `on_ack` (the outbox deletes only then);
 - TLS with CA verification and optional client certificate; username/password from a file, never logged;
+  TLS and authentication failures at ERROR with their cause, once per distinct cause;
 - callbacks never raise: an exception inside a paho callback would end its loop.
 """
 
@@ -29,6 +30,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from agent.config import MqttConfig
 from agent.link.backoff import backoff_s
@@ -71,13 +73,15 @@ class MqttLink:
         self._lock = threading.Lock()
         self.on_ack: Callable[[int], None] = lambda mid: None
         self.on_state: Callable[[bool], None] = lambda up: None
-        self.on_command: Callable[[str, bytes], None] = lambda name, payload: None
+        self.on_command: Callable[[str, bytes, bool], None] = lambda name, payload, retained: None
         self.reconnects = 0
         self.watchdog_restarts = 0
         self.last_error = ""
         self.protocol = "3.1.1" if config.protocol == "3.1.1" else "5"
         self._ever_connected = False
         self._refused_version = False
+        self._logged_cause = ""
+        self._connack_refused = False
         self._attempt = 0
         self._beat = time.monotonic()
         self._generation = 0
@@ -145,6 +149,7 @@ class MqttLink:
         return generation == self._generation and not self._stop.is_set()
 
     def _connect(self, client: Any, first: bool) -> None:
+        self._connack_refused = False
         if not first:
             client.reconnect()
         elif self.protocol == "5":
@@ -174,8 +179,7 @@ class MqttLink:
                     if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
                         break
             except Exception as exc:  # OSError, ssl errors, a broken CONNACK: never end the thread
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.debug("MQTT loop: %s", self.last_error)
+                self._failed(exc)
             if self._refused_version and self._fallback(generation):
                 return
             self._mark_down()
@@ -183,6 +187,22 @@ class MqttLink:
                 backoff_s(self._attempt, self.config.reconnect_min_s, self.config.reconnect_max_s, self._rand)
             )
             self._attempt += 1
+
+    def _failed(self, exc: Exception) -> None:
+        """A connection that failed or broke: TLS failures at ERROR with their cause (once per cause,
+        the back-off retries them); anything else is logged at DEBUG, the link's own state tells."""
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+            cause = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+            self._log_cause(f"TLS failure: {cause} ({exc})")
+        else:
+            log.debug("MQTT loop: %s", self.last_error)
+
+    def _log_cause(self, cause: str) -> None:
+        self.last_error = cause
+        if cause != self._logged_cause:
+            self._logged_cause = cause
+            log.error("MQTT connection to %s:%s failed: %s", self.config.host, self.config.port, cause)
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -267,19 +287,30 @@ class MqttLink:
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         try:
             if reason.is_failure:
-                self.last_error = f"connection refused: {reason}"
                 if self.protocol == "5" and getattr(reason, "value", None) in REFUSED_VERSION:
                     self._refused_version = True
-                log.warning(
-                    "broker %s:%s refused the connection: %s", self.config.host, self.config.port, reason
-                )
+                    self.last_error = f"connection refused: {reason}"
+                    log.warning(
+                        "broker %s:%s refused the connection: %s", self.config.host, self.config.port, reason
+                    )
+                    return
+                self._connack_refused = True
+                self._log_cause(f"connection refused: {reason} (check credentials_file, certificate, ACL)")
                 return
+            self._logged_cause = ""
             if self._ever_connected:
                 self.reconnects += 1
             self._ever_connected = True
             self._attempt = 0
             client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
-            client.subscribe(f"{self.root}/cmd/#", qos=1)
+            # MQTT 5: keep the retain flag on live delivery too, so a retained command is always seen
+            # as one and refused (agent/commands/auth.py); 3.1.1 flags it on (re)subscription only.
+            if self.protocol == "5":
+                client.subscribe(
+                    f"{self.root}/cmd/#", options=SubscribeOptions(qos=1, retainAsPublished=True)
+                )
+            else:
+                client.subscribe(f"{self.root}/cmd/#", qos=1)
             self._connected.set()
             log.info("connected to broker %s:%s (MQTT %s)", self.config.host, self.config.port, self.protocol)
             self.on_state(True)
@@ -290,6 +321,14 @@ class MqttLink:
         try:
             was = self._connected.is_set()
             self._mark_down()
+            said = self._connack_refused  # the CONNACK already gave the cause
+            if not was and not self._stop.is_set() and reason.is_failure and not said:
+                hint = (
+                    "did the broker refuse this client's certificate?"
+                    if self.config.tls_ca_file
+                    else "a TLS port? set tls_ca_file"
+                )
+                self._log_cause(f"closed before the broker accepted it ({reason}): {hint}")
             if was and not self._stop.is_set():
                 self.last_error = f"disconnected: {reason}"
                 log.warning("lost broker %s:%s (%s); retrying", self.config.host, self.config.port, reason)
@@ -309,6 +348,6 @@ class MqttLink:
         try:
             prefix = f"{self.root}/cmd/"
             if message.topic.startswith(prefix):
-                self.on_command(message.topic[len(prefix) :], bytes(message.payload))
+                self.on_command(message.topic[len(prefix) :], bytes(message.payload), bool(message.retain))
         except Exception:
             log.exception("error in on_message")

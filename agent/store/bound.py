@@ -15,7 +15,7 @@ from collections.abc import Callable
 from agent.config import StoreConfig
 from agent.store.messages import Priority
 
-EVICTABLE = (Priority.READING, Priority.RECORD)  # eviction order
+EVICTABLE = (Priority.RESULT, Priority.READING, Priority.RECORD)  # eviction order
 
 
 def used_bytes(db: sqlite3.Connection, page_size: int) -> int:

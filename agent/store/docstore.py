@@ -29,6 +29,7 @@ from typing import Any
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
+from agent.store.private import private_dir, tighten
 from core.errors import StoreError
 
 
@@ -79,7 +80,8 @@ class DocStore:
         self.path = Path(path)
         self.recovered_from = ""  # where an unreadable file was moved, if one was
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
+            tighten(self.path, ("",))
             try:
                 AtomicJSONStorage(self.path).read()
             except ValueError as exc:  # JSONDecodeError included
@@ -88,6 +90,7 @@ class DocStore:
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
                 aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
                 os.replace(self.path, aside)
+                tighten(aside, ("",))
                 self.recovered_from = str(aside)
             self._db = TinyDB(self.path, storage=AtomicJSONStorage)
         except OSError as exc:

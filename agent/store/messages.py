@@ -15,11 +15,13 @@ from typing import Any
 
 
 class Priority(IntEnum):
-    """Lower sends first and is evicted last (alarms never)."""
+    """Lower sends first (RESULT goes with the records); eviction order: RESULT, READING, RECORD
+    (alarms never). Numbers are stored on disk: never renumber."""
 
     ALARM = 0
     RECORD = 1
     READING = 2
+    RESULT = 3  # command results and refusals: a command flood must never evict dose records
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ class Outbox:
         limit: int,
         exclude: set[int] | None = None,
         *,
-        priorities: tuple[int, ...] = (Priority.ALARM, Priority.RECORD, Priority.READING),
+        priorities: tuple[int, ...] = tuple(Priority),
         min_id: int = 0,
         below_id: int | None = None,
     ) -> list[StoredMessage]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agent.store.private import private_dir, private_file, tighten
+
 log = logging.getLogger(__name__)
 
 SCHEMA = """
@@ -91,6 +93,7 @@ def _move_aside(path: Path) -> Path:
         source = Path(f"{path}{suffix}")
         if source.exists():
             os.replace(source, Path(f"{target}{suffix}"))
+    tighten(target)
     return target
 
 
@@ -100,7 +103,7 @@ def _intact(row: tuple[object, ...]) -> bool:
     if not (
         isinstance(seq, int)
         and isinstance(record_id, str)
-        and priority in (0, 1, 2)
+        and priority in (0, 1, 2, 3)
         and isinstance(topic, str)
         and qos in (0, 1, 2)
         and isinstance(payload, bytes)
@@ -170,13 +173,18 @@ def open_or_recover(path: Path, wal_max_bytes: int) -> tuple[sqlite3.Connection,
 
     Raises sqlite3.Error / OSError only if a *fresh* store cannot be created either (no disk at all).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.stat().st_size == 0:
+    if str(path) == ":memory:":
+        return connect(path, wal_max_bytes), None
+    private_dir(path.parent)
+    private_file(path)  # 0600 before SQLite opens it: its -wal and -shm get the same mode
+    tighten(path)  # files left by an older install
+    if path.stat().st_size == 0:
         return connect(path, wal_max_bytes), None
     db, problem = _check(path, wal_max_bytes)
     if db is not None:
         return db, None
     moved = _move_aside(path)
+    private_file(path)
     recovery = Recovery(problem, str(moved))
     _salvage(moved, recovery)
     log.error(

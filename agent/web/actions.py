@@ -13,11 +13,11 @@ from __future__ import annotations
 
 __all__ = ["ACTIONS", "CommandPath", "submit_action"]
 
-import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from agent.commands.router import CommandRouter
+from agent.commands.auth import Role
+from agent.commands.auth import Sender as AuthSender
 from agent.store.outbox import OutMessage
 from agent.web.auth import Sender, role_name
 
@@ -29,10 +29,11 @@ ACTIONS: dict[str, tuple[str, frozenset[str]]] = {
 
 
 class CommandPath(Protocol):
-    """What the agent offers the page (agent/app.py Agent): its router and its result publisher."""
+    """What the agent offers the page (agent/app.py Agent): local commands and its result publisher."""
 
-    @property
-    def commands(self) -> CommandRouter: ...
+    def run_local(
+        self, name: str, args: dict[str, Any], sender: AuthSender, channel: str
+    ) -> dict[str, Any]: ...
 
     def publish_result(
         self, name: str, result: dict[str, Any], records: Sequence[OutMessage] = ()
@@ -40,16 +41,20 @@ class CommandPath(Protocol):
 
 
 def submit_action(path: CommandPath, name: str, args: dict[str, Any], sender: Sender) -> dict[str, Any]:
-    """Run one page action as `sender`, on the loop thread; always a result body, always recorded."""
+    """Run one page action as `sender`, on the loop thread; always a result body, always recorded.
+    Only the page's actions pass; the router checks the role (agent/commands/roles.py) and records
+    the authenticated sender with channel "web", whatever the page put in `by`."""
     role = role_name(sender.role)
-    action = ACTIONS.get(name)
-    if action is None:
+    if name not in ACTIONS:
         result: dict[str, Any] = {"command": name, "ok": False, "error": f"{name!r} is not a page action"}
-    elif role not in action[1]:
-        result = {"command": name, "ok": False, "error": f"role {role!r} may not {name}"}
+    elif role not in {r.value for r in Role}:
+        result = {"command": name, "ok": False, "error": f"role {role!r} may not {name}: not a station role"}
     else:
-        who = action[0]
-        result = path.commands.dispatch(name, json.dumps({**args, who: sender.id}).encode())
+        clean = {k: v for k, v in args.items() if k not in ("by", "channel")}
+        if ACTIONS[name][0] != "by":  # a field of the command that names who did it (hot-lab context)
+            clean[ACTIONS[name][0]] = sender.id
+        result = path.run_local(name, clean, AuthSender(sender.id, Role(role)), "web")
+        return {**result, "sender": {"id": sender.id, "role": role}}
     result = {**result, "channel": "web", "sender": {"id": sender.id, "role": role}}
     path.publish_result(name, result)
     return result

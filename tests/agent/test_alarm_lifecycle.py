@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.commands.router import CommandRouter
 from agent.config import parse_config
 from agent.fluoro.commands import register_fluoro_commands
 from agent.link.forwarder import Forwarder
@@ -18,7 +17,7 @@ from agent.store.outbox import Outbox
 from drivers.model import Measurement, Reading
 from simulators.mosquitto import MosquittoBroker
 from tests.agent.room import carm_toml, kap_triggers
-from tests.fakes import FakeClock, Subscriber
+from tests.fakes import FakeClock, LocalRouter, Subscriber
 
 CONFIG = carm_toml(triggers=kap_triggers(0.05, 0.05))
 
@@ -28,7 +27,7 @@ class Station:
         self.clock = FakeClock()
         self.outbox = Outbox(tmp_path / "outbox.sqlite")
         self.pipeline = Pipeline(parse_config(CONFIG), self.outbox, self.clock, lambda: None)
-        self.router = CommandRouter()
+        self.router = LocalRouter()
         register_fluoro_commands(self.router, self.pipeline, self.clock)
         self.kap = 0.0
 
@@ -59,7 +58,9 @@ def test_trigger_alarm_ack_clears_it_and_active_set_follows(tmp_path: Path) -> N
     assert retained and [a["alarm_id"] for a in active["alarms"]] == [raised[0]["alarm_id"]]
 
     result = station.command("alarm_ack", {"alarm_id": raised[0]["alarm_id"], "by": "dr-a"})
-    assert result["ok"] and result["state"] == "cleared"  # latching: acknowledgement clears it
+    assert (
+        result["ok"] and result["state"] == "cleared" and result["by"] == "test-physicist"
+    )  # latching: acknowledgement clears it
     assert station.sent("alarm/active")[-1][0]["alarms"] == []
     assert not station.command("alarm_ack", {"alarm_id": raised[0]["alarm_id"]})["ok"]
     assert not station.command("alarm_ack", {"alarm_id": "nope"})["ok"]
@@ -67,8 +68,10 @@ def test_trigger_alarm_ack_clears_it_and_active_set_follows(tmp_path: Path) -> N
     station.beam(0.0, 2.0)
     assert station.command("procedure_close", {"by": "dr-a"})["ok"]
     (record, _) = station.sent("record/procedure")[0]
-    assert record["alarms"][0]["acknowledged"] is True and record["alarms"][0]["by"] == "dr-a"
-    assert record["closed_by"] == "command (dr-a)"
+    assert (
+        record["alarms"][0]["acknowledged"] is True and record["alarms"][0]["by"] == "test-physicist via test"
+    )
+    assert record["closed_by"] == "test-physicist via test"  # the authenticated sender, not the free text
     assert not station.command("procedure_close", {})["ok"]
 
 

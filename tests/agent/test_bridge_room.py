@@ -114,7 +114,9 @@ def test_the_room_button_acknowledges_what_sounds_as_a_local_action(tmp_path: Pa
     _raise(agent, "store_failing")  # not sounding in the room: not the button's to acknowledge
     room.on_reading(_bridge_reading(presses=1))
     entry = agent.pipeline.alarm_book.active[alarm_id]
-    assert entry.acknowledged is not None and entry.acknowledged_by == "room button (bridge)"
+    assert (
+        entry.acknowledged is not None and entry.acknowledged_by == "room button (bridge) via bridge_button"
+    )
     assert agent.pipeline.alarm_book.active["store_failing-1"].acknowledged is None
     assert room.counters["button_acks"] == 1
     assert room.wanted == "acknowledged"

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
+from agent.commands.auth import Role
+from agent.commands.keys import add_sender
 from agent.config import load_config, parse_config
 from core.errors import ConfigError
 
@@ -70,7 +72,11 @@ def test_missing_required_key_and_syntax_error() -> None:
     assert any("line 2" in p for p in problems("[station]\nsite = \n"))
 
 
-def test_check_config_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_config_cli_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo's senders file (var/demo/senders.toml), made as the demo does
+    add_sender("var/demo/senders.toml", "demo-desk", Role.PHYSICIST, "var/demo/demo-desk.key")
     assert main(["check-config", "-c", str(ROOT / "config" / "demo.toml")]) == 0
     out = capsys.readouterr().out
     assert "25 mGy/min" in out and "Tableau 4" in out

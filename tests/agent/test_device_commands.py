@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent.commands.device import DeviceCommands
-from agent.commands.router import CommandRouter
 from agent.poller import DevicePoller
 from agent.store.messages import OutMessage
 from drivers.ptw_diamentor import PtwDiamentor, PtwDiamentorConfig
-from tests.fakes import FakeClock, FakeTransport
+from tests.fakes import FakeClock, FakeTransport, LocalRouter
 
 CONFIG = PtwDiamentorConfig(name="dap1", driver="ptw_diamentor", port="fake", timeout_s=0.5)
 
@@ -34,7 +33,7 @@ class Station:
         driver = PtwDiamentor(CONFIG, self.transport, self.clock.monotonic)
         self.readings: list[Any] = []
         self.poller = DevicePoller(CONFIG, driver, self.clock, self.readings.append, lambda *a: None)
-        self.router = CommandRouter()
+        self.router = LocalRouter()
         self.published: list[tuple[str, dict[str, Any], Sequence[OutMessage]]] = []
         base = lambda schema: {"schema": schema}  # noqa: E731
         self.commands = DeviceCommands(
@@ -81,7 +80,8 @@ def test_reset_is_queued_then_run_before_the_next_poll_and_recorded() -> None:
     (record,) = records
     assert record.topic == "record/device_action"
     assert record.body["schema"] == "doseedge.record.device_action.v1"
-    assert record.body["by"] == "physicist A" and record.body["driver"] == "ptw_diamentor"
+    assert record.body["by"] == "test-physicist" and record.body["channel"] == "test"  # not the free text
+    assert record.body["driver"] == "ptw_diamentor"
     assert record.body["result"] == {"ok": True, "data": {}}
     assert record.body["at"] == "2026-11-22T09:00:00.000Z"
     assert station.poller.counters["actions"] == 1 and len(station.readings) == 2
@@ -89,9 +89,7 @@ def test_reset_is_queued_then_run_before_the_next_poll_and_recorded() -> None:
 
 def test_refusals_are_answered_and_counted() -> None:
     station = Station()
-    refused = [
-        b"{not json",
-        b"[1, 2]",
+    refused = [  # (unparsable payloads and a free-text "by": tests/agent/test_command_auth.py)
         _command(device="dap9"),
         _command(action="calibrate"),
         _command(action="set_unit", args={"unit_code": "two"}),
@@ -99,20 +97,18 @@ def test_refusals_are_answered_and_counted() -> None:
         _command(action="set_unit"),
         _command(extra=1),
         _command(command_id=""),
-        _command(by=42),
     ]
     answers = [station.send(body) for body in refused]
     assert [a["ok"] for a in answers] == [False] * len(refused)
     errors = [a["error"] for a in answers]
-    assert "not JSON" in errors[0]
-    assert "no device 'dap9'" in errors[2]
-    assert "has no action 'calibrate' (allowed: reset, set_unit, change_baudrate, air_density)" in errors[3]
-    assert errors[4] == "dap1 set_unit: 'unit_code' must be int, got str"
-    assert errors[5] == "'args' must be a JSON object"
-    assert "missing argument 'unit_code'" in errors[6]
-    assert "unknown keys ['extra']" in errors[7]
+    assert "no device 'dap9'" in errors[0]
+    assert "has no action 'calibrate' (allowed: reset, set_unit, change_baudrate, air_density)" in errors[1]
+    assert errors[2] == "dap1 set_unit: 'unit_code' must be int, got str"
+    assert errors[3] == "'args' must be a JSON object"
+    assert "missing argument 'unit_code'" in errors[4]
+    assert "unknown keys ['extra']" in errors[5]
     assert station.router.counters["rejected"] == len(refused)
-    assert station.commands.counters["refused"] == len(refused) - 2  # two never reached the handler
+    assert station.commands.counters["refused"] == len(refused) - 1  # a bad command_id never reached it
     assert len(station.poller.actions) == 0
     station.cycle()
     assert station.published == []

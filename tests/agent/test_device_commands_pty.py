@@ -12,7 +12,6 @@ import pytest
 
 from agent.clock import SystemClock
 from agent.commands.device import DeviceCommands
-from agent.commands.router import CommandRouter
 from agent.poller import DevicePoller
 from agent.store.messages import OutMessage
 from drivers.capintec import CapintecConfig
@@ -20,6 +19,7 @@ from drivers.model import Reading
 from drivers.registry import build_driver
 from simulators.activity_source import ConstantSource
 from simulators.capintec import CapintecSimulator
+from tests.fakes import LocalRouter
 
 
 class Bench:
@@ -30,7 +30,7 @@ class Bench:
         clock = SystemClock()
         self.readings: list[Reading] = []
         self.poller = DevicePoller(config, build_driver(config), clock, self.readings.append, print)
-        self.router = CommandRouter()
+        self.router = LocalRouter()
         self.published: list[tuple[str, dict[str, Any], Sequence[OutMessage]]] = []
         base = lambda schema: {"schema": schema}  # noqa: E731
         commands = DeviceCommands([self.poller], clock, base, lambda *m: self.published.append(m))

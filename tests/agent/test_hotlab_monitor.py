@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from agent.commands.router import CommandRouter
 from drivers.model import Status
 from tests.agent.hotlab_fixtures import Bench, activity
+from tests.fakes import LocalRouter
 
 
 @pytest.fixture
 def bench(tmp_path: Path) -> Bench:
     b = Bench(tmp_path)
-    b.monitor.register_commands(router := CommandRouter())
+    b.monitor.register_commands(router := LocalRouter())
     b.router = router  # type: ignore[attr-defined]
     return b
 
 
 def command(bench: Bench, name: str, **args: object) -> dict[str, object]:
-    router: CommandRouter = bench.router  # type: ignore[attr-defined]
+    router: LocalRouter = bench.router  # type: ignore[attr-defined]
     return router.dispatch(name, json.dumps(args).encode())
 
 
@@ -114,7 +114,7 @@ def test_nuclide_mismatch_and_over_range(bench: Bench) -> None:
 
 def test_discharge_from_entered_activity_and_from_dose_rate(tmp_path: Path) -> None:
     bench = Bench(tmp_path, discharge_mbq_per_usv_h=25.0)
-    bench.monitor.register_commands(router := CommandRouter())
+    bench.monitor.register_commands(router := LocalRouter())
     ok = router.dispatch("hotlab_discharge", b'{"retained_activity_mbq": 900, "patient_id": "X1"}')
     assert ok["ok"] and ok["exceeded"] is False
     over = router.dispatch("hotlab_discharge", b'{"dose_rate_usv_h": 48}')  # 48 x 25 = 1200 MBq

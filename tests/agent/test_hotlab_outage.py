@@ -12,7 +12,7 @@ from agent.app import Agent
 from agent.config import parse_config
 from simulators.mosquitto import MosquittoBroker
 from tests.agent.hotlab_fixtures import activity, hotlab_config
-from tests.fakes import FakeClock, Subscriber
+from tests.fakes import FakeClock, LocalRouter, Subscriber
 
 pytestmark = pytest.mark.broker
 
@@ -53,7 +53,8 @@ def test_activity_and_qc_records_reach_the_subscriber_after_the_broker_returns(
         for mbq in (30.0, 200.0, 500.0):
             feed(activity(mbq), 1)
         feed(activity(555.0), 6)  # one activity record while the broker is down
-        agent.run_command("hotlab_qc", b'{"test": "background", "measured_mbq": 0.01}')  # one QC record
+        qc = {"test": "background", "measured_mbq": 0.01}
+        agent.run_local("hotlab_qc", qc, LocalRouter.SENDER, "test")  # one QC record
         assert agent.outbox.depth() >= 2
         await asyncio.to_thread(broker.start)
         got = await _until(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.commands.router import CommandRouter
 from agent.hotlab.qc import HotlabStore
 from core.errors import StoreError
 from tests.agent.hotlab_fixtures import Bench, activity
+from tests.fakes import LocalRouter
 
 SOURCE = {
     "serial": "CS-1234",
@@ -22,14 +22,14 @@ SOURCE = {
 EXPECTED_MBQ = 7.4 * 0.95500
 
 
-def setup(tmp_path: Path, **overrides: object) -> tuple[Bench, CommandRouter]:
+def setup(tmp_path: Path, **overrides: object) -> tuple[Bench, LocalRouter]:
     bench = Bench(tmp_path, **overrides)
-    bench.monitor.register_commands(router := CommandRouter())
+    bench.monitor.register_commands(router := LocalRouter())
     assert router.dispatch("hotlab_source", json.dumps(SOURCE).encode())["ok"]
     return bench, router
 
 
-def run_constancy(bench: Bench, router: CommandRouter, measured_mbq: float) -> None:
+def run_constancy(bench: Bench, router: LocalRouter, measured_mbq: float) -> None:
     armed = router.dispatch(
         "hotlab_qc", b'{"test": "constancy", "source_serial": "CS-1234", "operator": "phys-1"}'
     )
@@ -44,7 +44,7 @@ def test_a_day_that_passes(tmp_path: Path) -> None:
     (qc,) = bench.records("qc")
     assert qc["result"] == "pass" and qc["test"] == "constancy"
     assert qc["expected"]["value"] == pytest.approx(EXPECTED_MBQ, rel=1e-4)  # type: ignore[index]
-    assert qc["local_date"] == "2026-11-22" and qc["operator"] == "phys-1"
+    assert qc["local_date"] == "2026-11-22" and qc["operator"] == "test-physicist via test"  # authenticated
     assert bench.records("activity") == []  # the check source is not a patient measurement
     assert bench.alarms("qc_constancy_missing") == [] and bench.alarms("qc_constancy") == []
     bench.feed(activity(300.0), 6)

@@ -90,11 +90,11 @@ def test_the_banner_appears_above_the_level_and_an_operator_acknowledges_it(
         lambda s: [b for b in s.bodies("/alarm") if b["state"] == "acknowledged"], DEADLINE_S
     )
     acked = next(b for b in records.bodies("/alarm") if b["state"] == "acknowledged")
-    assert acked["type"] == "fluoro_dose_rate" and acked["acknowledged_by"] == "op-1"
+    assert acked["type"] == "fluoro_dose_rate" and acked["acknowledged_by"] == "op-1 via web"
     assert records.wait_for(lambda s: s.bodies("/cmd_result/alarm_ack"), DEADLINE_S)
     result = records.bodies("/cmd_result/alarm_ack")[-1]
     assert result["ok"] is True and result["channel"] == "web"
-    assert result["sender"] == {"id": "op-1", "role": "operator"}
+    assert result["by"] == "op-1"
 
     room.play(5.0)
     wait(browser, "document.getElementById('alarm-banner').hidden", "the banner to clear with the rate")

@@ -134,11 +134,13 @@ def test_an_acknowledge_from_the_page_is_a_record_with_its_sender(tmp_path: Path
         )
         body = await response.json()
         assert response.status == 200 and body["ok"] is True and body["state"] == "acknowledged"
-        assert agent.pipeline.alarm_book.active[alarm_id].acknowledged_by == "op-1"  # not what was sent
+        assert (
+            agent.pipeline.alarm_book.active[alarm_id].acknowledged_by == "op-1 via web"
+        )  # not what was sent
         (result,) = stored(agent, "cmd_result/alarm_ack")
-        assert result["channel"] == "web" and result["sender"] == {"id": "op-1", "role": "operator"}
+        assert result["channel"] == "web" and result["by"] == "op-1"
         acked = [b for b in stored(agent, "alarm") if b["state"] == "acknowledged"]
-        assert acked[0]["acknowledged_by"] == "op-1"
+        assert acked[0]["acknowledged_by"] == "op-1 via web"
         again = await client.post(
             "/api/action/alarm_ack", json={"alarm_id": alarm_id}, headers={"X-CSRF-Token": csrf}
         )
