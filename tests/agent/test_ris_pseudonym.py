@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.hotlab.pseudonym import Pseudonymiser
+from agent.pseudonym import Pseudonymiser
 
 from agent.commands.auth import Role, Sender
 from tests.agent.hotlab_fixtures import Bench
