@@ -212,6 +212,11 @@ class ProcedureTracker:
         self._last = sample
         return result
 
+    def forget_counters(self) -> None:
+        """The next counter values are a new baseline, not a step (agent/plausibility.py: a counter
+        taken up again after implausible values)."""
+        self._baseline = {name: None for name in self._baseline}
+
     def totals(self) -> dict[str, float]:
         """Running totals in canonical units (trigger_levels.CANONICAL_UNIT)."""
         current = self.current
