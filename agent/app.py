@@ -129,7 +129,7 @@ class Agent:
             "acknowledged": self.forwarder.acknowledged,
             "replayed": self.forwarder.replayed,
         }
-        devices = device_health(self.pollers)
+        devices = device_health(self.pollers, self.pipeline.plausibility.rejected)
         latency = self.forwarder.latency()
         base = self._base("doseedge.health.v1")
         return health_body(base, self.outbox.stats(), link, latency, devices, self.pipeline.counters)
@@ -164,6 +164,7 @@ class Agent:
             "store": str(self.outbox.path),
             "device_errors": {p.name: dict(p.counters) for p in self.pollers},
             "frames_rejected": {p.name: p.driver.counters["frames_rejected"] for p in self.pollers},
+            "implausible_values": dict(self.pipeline.plausibility.rejected),
         }
 
     def run_command(self, name: str, payload: bytes) -> dict[str, Any]:

@@ -115,10 +115,10 @@ def _counter_step_ok(bound: Bound, last: float, last_t: float, value: float, t_s
         return "" if rise <= allowed else "rise_too_fast"
     if -rise <= JITTER_FRACTION * abs(last):
         return ""
-    if value <= allowed:
-        return "reset"  # towards zero: at most what could have been counted since the reset
     if wrap > 0 and last >= WRAP_BAND * wrap and value <= (1 - WRAP_BAND) * wrap:
         return "wrap" if wrap - last + value <= allowed else "rise_too_fast"
+    if value <= allowed:
+        return "reset"  # towards zero: at most what could have been counted since the reset
     return "drop_not_reset"
 
 
