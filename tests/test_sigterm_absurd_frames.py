@@ -8,13 +8,19 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from simulators.mosquitto import MosquittoBroker
 from simulators.procedure import Procedure, Segment
 from simulators.ptw_diamentor import DiamentorSimulator
 from tests.chaos.harness import AgentProcess, consumer, write_config
+from tests.fakes import Subscriber
 
 STOP_BOUND_S = 15.0
+
+
+def _health(subscriber: Subscriber) -> list[dict[str, Any]]:
+    return [h["devices"]["dap1"] for h in subscriber.bodies("/health") if "dap1" in h.get("devices", {})]
 
 
 def test_absurd_kap_frames_are_rejected_visibly_and_the_agent_stops_on_sigterm(
@@ -29,10 +35,7 @@ def test_absurd_kap_frames_are_rejected_visibly_and_the_agent_stops_on_sigterm(
         simulator.faults.dap = 1e30
         assert subscriber.wait_for(lambda s: s.bodies("/alarm"), 10)
         assert subscriber.wait_for(lambda s: any(r.get("implausible") for r in s.bodies("/reading/dap1")), 10)
-        health = lambda s: [
-            h["devices"]["dap1"] for h in s.bodies("/health") if "dap1" in h.get("devices", {})
-        ]  # noqa: E731
-        assert subscriber.wait_for(lambda s: any(d["implausible_values"] > 0 for d in health(s)), 10)
+        assert subscriber.wait_for(lambda s: any(d["implausible_values"] > 0 for d in _health(s)), 10)
         count = len(subscriber.bodies("/reading/dap1"))
         assert subscriber.wait_for(lambda s: len(s.bodies("/reading/dap1")) > count + 5, 10), "still reading"
         agent.process.send_signal(signal.SIGTERM)

@@ -41,7 +41,7 @@ def test_the_codec_returns_a_finite_sample_or_a_frame_error(
         except FrameError:
             return
     assert math.isfinite(sample.dap) and math.isfinite(sample.dap_rate)
-    assert 0 <= sample.irradiation_time_s and seconds < 60
+    assert sample.irradiation_time_s >= 0 and seconds < 60
 
 
 # One step: (seconds since the last poll, KAP, KAP rate, irradiation time) — each either a plausible

@@ -9,9 +9,8 @@ import pytest
 from drivers.modbus_map import QUANTITY_UNITS
 from drivers.profile import CANONICAL_UNITS
 from limits.plausibility import REBASE_AFTER, CounterMemory, judge, judge_reading, load_plausibility
-from limits.triggers import evaluate
 from limits.trigger_levels import load_trigger_set
-from limits.triggers import TriggerState
+from limits.triggers import TriggerState, evaluate
 from tests.work import work_budget
 
 TABLE = load_plausibility()
