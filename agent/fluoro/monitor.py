@@ -84,6 +84,7 @@ class FluoroMonitor:
         self.meter_rate = MeterRate(  # KAP rate from the counter; cross-check with the reported one
             self.policy.window_s, config.beam_on_kap_rate_gy_cm2_min * 10, meter_time_base_s, 5.0
         )
+        self.kar_rate = MeterRate(self.policy.window_s, 0.0, 1.0, 5.0)  # a Ka,r-only counter
         self.kap_total_gy_cm2 = 0.0
         self.esak_rate_mgy_min = 0.0
         self.beam_on = False
@@ -130,6 +131,7 @@ class FluoroMonitor:
         if device == self.config.dap_meter:
             self._last_kap = None
             self.meter_rate.forget()
+            self.kar_rate.forget()
             self.procedure.forget_counters()
 
     def _observe_meter(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
@@ -144,8 +146,12 @@ class FluoroMonitor:
         rate_source = "meter"
         if counted is not None and (kap_rate is None or (self.meter_rate.mismatch and counted > kap_rate)):
             kap_rate, rate_source = counted, "kap_counter"
-        if kar_rate_m is not None:
-            rate = from_kar_rate(max(kar_rate_m.value, 0.0), self.geometry)
+        kar_rate = kar_rate_m.value if kar_rate_m is not None else None
+        if kar_rate is None and kap_rate is None and kar_m is not None:
+            kar_rate, _ = self.kar_rate.observe(reading.device, t_mono, kar_m.value, None)
+            rate_source = "air_kerma_counter"
+        if kar_rate is not None:
+            rate = from_kar_rate(max(kar_rate, 0.0), self.geometry)
         elif kap_rate is not None:
             area, plane = self.generator.field(t_mono)
             rate = from_kap_rate(max(kap_rate, 0.0), self.geometry, area, plane)
@@ -153,7 +159,7 @@ class FluoroMonitor:
             return Evaluation({}, alarms=rate_alarms)
         self._meter_t = t_mono
         meter_beam = (kap_rate or 0.0) >= self.config.beam_on_kap_rate_gy_cm2_min or (
-            kar_rate_m is not None and rate.k_ref_mgy_min > 0
+            kar_rate is not None and rate.k_ref_mgy_min > 0
         )
         gen_beam = self.generator.beam_on(t_mono)
         beam_on = meter_beam or gen_beam
@@ -179,7 +185,7 @@ class FluoroMonitor:
             kap_rate_gy_cm2_min=kap_rate,
         )
         result = self._judge(reading.device, rate, beam_on, sample, kap_delta, t_mono, wall)
-        result.derived["kap_rate_source"] = rate_source
+        result.derived["rate_source"] = rate_source
         if self.meter_rate.check is not None:
             result.derived["kap_rate_check"] = self.meter_rate.check
         for notice in rate_alarms:
