@@ -165,7 +165,7 @@ class Agent:
         }
         if self.security_warnings:
             link["security_warnings"] = self.security_warnings
-        devices = device_health(self.pollers)
+        devices = device_health(self.pollers, self.pipeline.plausibility.rejected)
         latency = self.forwarder.latency()
         base = self._base("doseedge.health.v1")
         body = health_body(base, self.outbox.stats(), link, latency, devices, self.pipeline.counters)
@@ -208,6 +208,7 @@ class Agent:
             "store": str(self.outbox.path),
             "device_errors": {p.name: dict(p.counters) for p in self.pollers},
             "frames_rejected": {p.name: p.driver.counters["frames_rejected"] for p in self.pollers},
+            "implausible_values": dict(self.pipeline.plausibility.rejected),
         }
 
     def run_command(self, name: str, payload: bytes, retained: bool = False) -> dict[str, Any] | None:

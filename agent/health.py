@@ -37,10 +37,14 @@ class DeviceState(Protocol):
     def counters(self) -> Mapping[str, int]: ...
 
 
-def device_health(devices: Iterable[DeviceState]) -> dict[str, dict[str, Any]]:
+def device_health(
+    devices: Iterable[DeviceState], implausible: Mapping[str, int] | None = None
+) -> dict[str, dict[str, Any]]:
     """Per device, the same shape for serial and Modbus drivers: availability (ok | lost, as the
     poller decided it), readings, failed polls by error kind, frames rejected (including junk the
-    driver skipped on the way to a good reply), and the last error text."""
+    driver skipped on the way to a good reply), readings withheld as implausible
+    (agent/plausibility.py), and the last error text."""
+    implausible = implausible or {}
     return {
         d.name: {
             "driver": d.driver_name,
@@ -50,6 +54,7 @@ def device_health(devices: Iterable[DeviceState]) -> dict[str, dict[str, Any]]:
             "errors": {kind: d.counters.get(f"errors_{kind}", 0) for kind in ERROR_KINDS},
             "frames_rejected": d.counters.get("frames_rejected", 0),
             "poll_overruns": d.counters.get("poll_overruns", 0),
+            "implausible_values": implausible.get(d.name, 0),
             "last_error": d.last_error,
         }
         for d in devices

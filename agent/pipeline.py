@@ -24,6 +24,7 @@ from agent.fluoro.patients import patient_ledger
 from agent.hotlab.monitor import HotlabMonitor
 from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.payloads import alarm_body, envelope, reading_body
+from agent.plausibility import PlausibilityGate
 from agent.restart_state import StateWriter, resume
 from agent.store.outbox import Outbox, OutMessage, Priority
 from core.errors import StoreError
@@ -58,12 +59,14 @@ class Pipeline:
         self.fluoro: FluoroMonitor | None = None
         self.monitors: list[Monitor] = []
         if config.fluoroscopy is not None and config.rate_levels is not None:
+            meter = next((d for d in config.devices if d.name == config.fluoroscopy.dap_meter), None)
             self.fluoro = FluoroMonitor(
                 config.fluoroscopy,
                 config.rate_levels,
                 config.triggers,
                 self.alarm_book,
                 patient_ledger(outbox.path, config.fluoroscopy.patient_lookback_days),
+                float(getattr(meter, "dap_rate_time_base_s", 1.0)),
             )
             self.monitors.append(self.fluoro)
         self.hotlab: HotlabMonitor | None = None
@@ -71,6 +74,7 @@ class Pipeline:
             self.hotlab = HotlabMonitor(config.hotlab, clock)
             self.hotlab.publish = self.publish_evaluation
             self.monitors.append(self.hotlab)
+        self.plausibility = PlausibilityGate(wraps=_counter_wraps(config))
         self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
         self.record_listeners: list[Callable[[RecordNotice], None]] = []
         self.counters: Counter[str] = Counter()
@@ -97,7 +101,16 @@ class Pipeline:
         alarms: list[AlarmNotice] = []
         records: list[RecordNotice] = []
         t_mono, wall = self.clock.monotonic(), self.clock.wall()
-        for monitor in self.monitors:
+        gate = self.plausibility.check(reading, t_mono, self.fluoro.beam_on if self.fluoro else False)
+        alarms += gate.alarms
+        if self.fluoro is not None:
+            for notice in gate.alarms:
+                self.fluoro.procedure.note_alarm(notice)
+            if gate.rebased:
+                self.fluoro.forget_counters(reading.device)
+        if gate.reading is None:  # implausible: stored as it was, marked, judged by no monitor
+            derived["implausible"] = gate.rejected
+        for monitor in self.monitors if gate.reading is not None else ():
             try:
                 if not monitor.concerns(reading):
                     continue
@@ -270,6 +283,14 @@ class Pipeline:
         self.store_ok = True
         self._unstored = []
         self.wake()
+
+
+def _counter_wraps(config: AgentConfig) -> dict[str, dict[str, float]]:
+    """A counter's documented wrap caps its plausible range (limits/plausibility.py)."""
+    fluoro = config.fluoroscopy
+    if fluoro is None or not fluoro.dap_meter or fluoro.kap_counter_wrap_gy_cm2 <= 0:
+        return {}
+    return {fluoro.dap_meter: {"kap": fluoro.kap_counter_wrap_gy_cm2}}
 
 
 def _trim(held: list[OutMessage], limit: int) -> list[OutMessage]:

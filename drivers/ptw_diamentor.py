@@ -38,6 +38,7 @@ __all__ = [
     "parse_value",
 ]
 
+import math
 import re
 import time
 from collections import Counter
@@ -186,9 +187,14 @@ def parse_measurement(text: str) -> DiamentorSample:
     if seconds >= 60:
         raise FrameError(f"seconds field {seconds} ≥ 60 in {text[:60]!r}")
     extra = tuple(match.group(5).split(",")[1:]) if match.group(5) else ()
+    dap, dap_rate = float(match.group(1)), float(match.group(2))
+    if not (math.isfinite(dap) and math.isfinite(dap_rate)):
+        # `1e999` parses as inf: no display shows it. A finite but absurd value is a frame the meter
+        # could send; it is judged (and stored, marked) by limits/plausibility.py, not dropped here.
+        raise FrameError(f"measurement is not a finite number in {text[:60]!r}")
     return DiamentorSample(
-        dap=float(match.group(1)),
-        dap_rate=float(match.group(2)),
+        dap=dap,
+        dap_rate=dap_rate,
         irradiation_time_s=minutes * 60 + seconds,
         extra=extra,
     )

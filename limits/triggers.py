@@ -20,6 +20,8 @@ from limits.trigger_levels import TriggerLevel
 
 MAX_CROSSINGS_PER_STEP = 20  # beyond this a jump reports only its highest level, with the count skipped
 _REL_TOL = 1e-9  # 3 Gy reached as 2999.9999999 mGy by float sums still counts as 3 Gy
+MAX_INDEX = 10**6  # a million levels of one trigger: far beyond any total a patient can reach
+_MAX_CORRECTIONS = 4  # floor() of a float quotient is off by at most one; four is generous
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,25 @@ def _reached(value: float, threshold: float) -> bool:
 
 
 def _highest_index(level: TriggerLevel, value: float) -> int:
-    """Index of the highest level at or below `value` (caller checked the first is reached)."""
+    """Index of the highest level at or below `value` (caller checked the first is reached).
+
+    Computed, then corrected by at most `_MAX_CORRECTIONS` steps each way for float rounding: never a
+    loop in proportion to the value. A total beyond `MAX_INDEX` levels (only an absurd total, which
+    limits/plausibility.py keeps out) is capped there, so the work per reading stays bounded.
+    """
     if level.every <= 0:
         return 0
-    n = max(0, math.floor((value / level.factor - level.first) / level.every))
-    while _reached(value, level.threshold(n + 1)):
+    steps = (value / level.factor - level.first) / level.every
+    if not math.isfinite(steps) or steps >= MAX_INDEX:
+        return MAX_INDEX
+    n = max(0, math.floor(steps))
+    for _ in range(_MAX_CORRECTIONS):
+        if not _reached(value, level.threshold(n + 1)):
+            break
         n += 1
-    while n > 0 and not _reached(value, level.threshold(n)):
+    for _ in range(_MAX_CORRECTIONS):
+        if n == 0 or _reached(value, level.threshold(n)):
+            break
         n -= 1
     return n
 
@@ -62,7 +76,7 @@ def evaluate(
     crossings: list[Crossing] = []
     for level in levels:
         value = totals.get(level.quantity)
-        if value is None:
+        if value is None or not math.isfinite(value):
             continue
         n = next_index.get(level.id, 0)
         if (level.every <= 0 and n > 0) or not _reached(value, level.threshold(n)):

@@ -5,6 +5,8 @@ clock, and answers `PTW`, `SER`, `U`, `U<n>`, `M`, `RES`, `TST`, `PRE`, `TMPA`, 
 speed than `baudrate` reads garbage. Fault knobs, settable at any time
 from another thread: `faults.garbage` (that many next replies are preceded by a line of junk
 bytes), `faults.error` (the next `M` gets this E-code), `faults.silent` (no replies at all),
+`faults.dap` / `faults.dap_rate` / `faults.irradiation_s` (every `M` reply sends this number, in the
+meter's unit, instead of the true one — absurd frames such as 1e30 or -5; None = the true value),
 and `unplug()`.
 """
 
@@ -30,6 +32,9 @@ class DiamentorFaults:
     garbage: int = 0
     error: str | None = None
     silent: bool = False
+    dap: float | None = None  # sent instead of the integrated DAP (meter unit)
+    dap_rate: float | None = None  # sent instead of the displayed rate (meter unit per second)
+    irradiation_s: float | None = None  # sent instead of the irradiation time
 
 
 class DiamentorSimulator:
@@ -111,10 +116,11 @@ class DiamentorSimulator:
                     code, self.faults.error = self.faults.error, None
                     return code
                 to_unit = 1.0 / self.unit.to_gy_cm2
+                f = self.faults
                 return format_measurement(
-                    self.dap_gy_cm2 * to_unit,
-                    rate_gy_cm2_min / 60.0 * to_unit,  # the meter's rate is per second
-                    int(self.irradiation_s),
+                    self.dap_gy_cm2 * to_unit if f.dap is None else f.dap,
+                    rate_gy_cm2_min / 60.0 * to_unit if f.dap_rate is None else f.dap_rate,  # per second
+                    int(self.irradiation_s if f.irradiation_s is None else f.irradiation_s),
                 )
             return "E1"
 

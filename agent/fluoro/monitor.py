@@ -24,6 +24,7 @@ from typing import Any
 from agent.fluoro.config import FluoroscopyConfig
 from agent.fluoro.inputs import GeneratorInput, fresh
 from agent.fluoro.irradiation import IrradiationTracker
+from agent.fluoro.meter_rate import MeterRate
 from agent.fluoro.meter_watch import MeterWatch
 from agent.fluoro.patients import PatientLedger
 from agent.fluoro.procedure import AlarmStatus, ProcedureSample, ProcedureTracker
@@ -58,6 +59,7 @@ class FluoroMonitor:
         triggers: TriggerSet | None = None,
         alarms: AlarmStatus | None = None,
         patients: PatientLedger | None = None,
+        meter_time_base_s: float = 1.0,  # the DAP meter driver's rate time base, for kap_rate_check
     ) -> None:
         self.config = config
         self.table = table
@@ -87,6 +89,10 @@ class FluoroMonitor:
         self._meter_t: float | None = None
         self._last_kap: float | None = None
         self.meter_watch = MeterWatch(config.frozen_meter_after_s)  # beam on, KAP not counting
+        self.meter_rate = MeterRate(  # KAP rate from the counter; cross-check with the reported one
+            self.policy.window_s, config.beam_on_kap_rate_gy_cm2_min * 10, meter_time_base_s, 5.0
+        )
+        self.kar_rate = MeterRate(self.policy.window_s, 0.0, 1.0, 5.0)  # a Ka,r-only counter
         self.kap_total_gy_cm2 = 0.0
         self.esak_rate_mgy_min = 0.0
         self.beam_on = False
@@ -127,23 +133,43 @@ class FluoroMonitor:
             rate.factors.get("field_area_at_reference_cm2", self.geometry.field_area_at_reference_cm2)
         )
 
+    def forget_counters(self, device: str) -> None:
+        """The plausibility gate took a counter up again after a break (agent/plausibility.py): the
+        step across the break is not dose, so every baseline starts again from the next value."""
+        if device == self.config.dap_meter:
+            self._last_kap = None
+            self.meter_rate.forget()
+            self.kar_rate.forget()
+            self.procedure.forget_counters()
+
     def _observe_meter(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
         kap_m, kap_rate_m = reading.get("kap"), reading.get("kap_rate")
         kar_m, kar_rate_m = reading.get("air_kerma"), reading.get("air_kerma_rate")
         time_m = reading.get("irradiation_time")
-        if kar_rate_m is not None:
-            rate = from_kar_rate(max(kar_rate_m.value, 0.0), self.geometry)
-        elif kap_rate_m is not None:
-            area, plane = self.generator.field(t_mono)
-            rate = from_kap_rate(max(kap_rate_m.value, 0.0), self.geometry, area, plane)
-        else:
-            return Evaluation({})
-        self._meter_t = t_mono
         kap_rate = kap_rate_m.value if kap_rate_m is not None else None
+        counted: float | None = None
+        rate_alarms: list[AlarmNotice] = []
+        if kap_m is not None:
+            counted, rate_alarms = self.meter_rate.observe(reading.device, t_mono, kap_m.value, kap_rate)
+        rate_source = "meter"
+        if counted is not None and (kap_rate is None or (self.meter_rate.mismatch and counted > kap_rate)):
+            kap_rate, rate_source = counted, "kap_counter"
+        kar_rate = kar_rate_m.value if kar_rate_m is not None else None
+        if kar_rate is None and kap_rate is None and kar_m is not None:
+            kar_rate, _ = self.kar_rate.observe(reading.device, t_mono, kar_m.value, None)
+            rate_source = "air_kerma_counter"
+        if kar_rate is not None:
+            rate = from_kar_rate(max(kar_rate, 0.0), self.geometry)
+        elif kap_rate is not None:
+            area, plane = self.generator.field(t_mono)
+            rate = from_kap_rate(max(kap_rate, 0.0), self.geometry, area, plane)
+        else:
+            return Evaluation({}, alarms=rate_alarms)
+        self._meter_t = t_mono
         line = reading.get("beam_on")  # a wired X-ray-on line (drivers/bridge.py): the beam's own signal
         meter_beam = (
             (kap_rate or 0.0) >= self.config.beam_on_kap_rate_gy_cm2_min
-            or (kar_rate_m is not None and rate.k_ref_mgy_min > 0)
+            or (kar_rate is not None and rate.k_ref_mgy_min > 0)
             or (line is not None and line.value >= 0.5)
         )
         gen_beam = self.generator.beam_on(t_mono)
@@ -173,6 +199,12 @@ class FluoroMonitor:
             area_source=str(rate.factors.get("field_area_source", "assumed")),
         )
         result = self._judge(reading.device, rate, beam_on, sample, kap_delta, t_mono, wall)
+        result.derived["rate_source"] = rate_source
+        if self.meter_rate.check is not None:
+            result.derived["kap_rate_check"] = self.meter_rate.check
+        for notice in rate_alarms:
+            self.procedure.note_alarm(notice)
+        result.alarms += rate_alarms
         if kap_m is not None:
             evidence = ("generator beam_on",) * gen_beam + ("meter rate",) * meter_beam
             result.alarms += self._watch_meter(reading.device, MeterSample(t_mono, kap_m.value, evidence))

@@ -232,6 +232,11 @@ class ProcedureTracker:
         self._last = sample
         return result
 
+    def forget_counters(self) -> None:
+        """The next counter values are a new baseline, not a step (agent/plausibility.py: a counter
+        taken up again after implausible values)."""
+        self._baseline = {name: None for name in self._baseline}
+
     def totals(self) -> dict[str, float]:
         """The open procedure's own running totals in canonical units (trigger_levels.CANONICAL_UNIT)."""
         return {} if self.current is None else self._own(self.current)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.pseudonym import Pseudonymiser
-
 from agent.commands.auth import Role, Sender
+from agent.pseudonym import Pseudonymiser
 from tests.agent.hotlab_fixtures import Bench
 from tests.fakes import LocalRouter
 

@@ -187,11 +187,11 @@ def test_the_in_memory_hold_drops_readings_never_alarms(
     pipeline, outbox, clock = make_pipeline(tmp_path)
     outbox.failing = True
     pipeline.on_availability("dap1", False, "silent")  # an alarm, then many readings, all unstored
-    for i in range(50):
-        pipeline.on_reading(kap_reading(float(i)))
+    for i in range(50):  # 0.24 Gy·cm²/min from the counter: below any level
+        pipeline.on_reading(kap_reading(i * 0.001))
         clock.advance(0.25)
     outbox.failing = False
-    pipeline.on_reading(kap_reading(99.0))
+    pipeline.on_reading(kap_reading(0.05))
 
     assert [a["type"] for a in stored_alarms(outbox)] == ["device_lost"]
     assert pipeline.counters["unstored_dropped"] > 0

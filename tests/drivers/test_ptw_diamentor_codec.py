@@ -125,3 +125,9 @@ def test_valid_frame_after_garbage_is_found(junk: bytes, tail: bytes) -> None:
         if text and text.startswith("M1.25"):
             found = parse_measurement(text)
     assert found is not None and found.irradiation_time_s == 7
+
+
+@pytest.mark.parametrize("frame", ["M1e999,0.00,0,0", "M0.00,-1e999,0,0"])
+def test_a_measurement_that_is_not_a_finite_number_is_a_frame_error(frame: str) -> None:
+    with pytest.raises(FrameError, match="finite"):
+        parse_measurement(frame)
