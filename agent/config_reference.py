@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from agent.commands.auth import AuthConfig
 from agent.config import MqttConfig, StationConfig, StoreConfig
 from agent.dicom.config import DicomConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig
@@ -38,6 +39,7 @@ SECTIONS: tuple[tuple[str, type[Any], str], ...] = (
     ("[fluoroscopy]", FluoroscopyConfig, "A fluoroscopy room (docs/fluoroscopy.md). Optional."),
     ("[triggers]", TriggersConfig, "Cumulative trigger preset and overrides; needs [fluoroscopy]."),
     ("[hotlab]", HotlabConfig, "A hot lab with an activimeter (docs/hotlab.md). Optional."),
+    ("[auth]", AuthConfig, "Who may send commands: senders, roles, age and rate limits (docs/security.md)."),
     ("[web]", WebConfig, "The operator view, a local web page (docs/web.md). Optional: off by default."),
     ("[dicom]", DicomConfig, "DICOM dose reports read and written (docs/dicom.md). Optional."),
 )

@@ -19,7 +19,8 @@ from simulators.procedure import Procedure
 from simulators.ptw_diamentor import DiamentorSimulator
 from tests.fakes import FakeClock
 
-GEOMETRY = Geometry(40.0, 60.0, 65.0, 1.4, 1.0)  # as CARM_TOML below
+GEOMETRY = Geometry(100.0, 60.0, 65.0, 1.4, 1.0)  # as FLUORO below (CARM_TOML assumes 40 cm²: CARM_GEOMETRY)
+CARM_GEOMETRY = Geometry(40.0, 60.0, 65.0, 1.4, 1.0)  # the geometry of CARM_TOML
 FLUORO = FluoroscopyConfig(
     field_area_at_reference_cm2=100.0,
     source_to_reference_cm=60.0,

@@ -25,7 +25,7 @@ from simulators.capintec import CapintecSimulator
 from simulators.hotlab_session import HotlabSession, demo_script
 from simulators.procedure import Procedure
 from simulators.ptw_diamentor import DiamentorSimulator
-from tests.agent.room import GEOMETRY, carm_toml
+from tests.agent.room import CARM_GEOMETRY, carm_toml
 from tests.fakes import FakeKeyring
 
 T = TypeVar("T")
@@ -57,7 +57,7 @@ def until(predicate: Callable[[], T], timeout_s: float = 20.0, what: str = "cond
 
 
 def steady(esak_mgy_min: float) -> Procedure:
-    return Procedure.from_esak([(3600.0, esak_mgy_min)], GEOMETRY, loop=True)
+    return Procedure.from_esak([(3600.0, esak_mgy_min)], CARM_GEOMETRY, loop=True)
 
 
 def room_config(tmp: Path, mqtt_port: int) -> AgentConfig:
