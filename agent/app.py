@@ -23,6 +23,7 @@ from agent.fluoro.commands import register_fluoro_commands
 from agent.health import device_health, health_body
 from agent.link.forwarder import Forwarder
 from agent.link.mqtt_link import MqttLink
+from agent.link.refusals import RefusalAlarms
 from agent.notices import AlarmNotice
 from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline, alarm_out
@@ -52,10 +53,18 @@ class Agent:
         client_id = config.mqtt.client_id or f"doseedge-{station.site}-{station.station_id}"
         self.link = MqttLink(config.mqtt, self.root, client_id, self._status_body)
         self.forwarder = Forwarder(
-            self.outbox, self.link, config.mqtt.max_inflight, config.mqtt.replay_max_msg_s
+            self.outbox,
+            self.link,
+            config.mqtt.max_inflight,
+            config.mqtt.replay_max_msg_s,
+            alarm_window=config.mqtt.alarm_window,
+            ack_timeout_s=config.mqtt.ack_timeout_s,
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self._alarm_sink = self.pipeline.alarm_message
+        self.refusals = RefusalAlarms(self.pipeline.alarm_message, self.pipeline.store)
+        self.forwarder.on_refused = self.refusals.refused
+        self.forwarder.on_stalled = self.link.kick
         self.commands = CommandRouter()
         register_fluoro_commands(self.commands, self.pipeline, self.clock)
         if self.pipeline.hotlab is not None:
@@ -128,6 +137,9 @@ class Agent:
             "published": self.forwarder.published,
             "acknowledged": self.forwarder.acknowledged,
             "replayed": self.forwarder.replayed,
+            "refused": dict(self.refusals.by_topic),
+            "ack_timeouts": self.forwarder.ack_timeouts,
+            "forced_reconnects": self.link.kicks,
         }
         devices = device_health(self.pollers)
         latency = self.forwarder.latency()
@@ -189,6 +201,7 @@ class Agent:
                 loop.add_signal_handler(sig, stop.set)
         self.link.on_ack = lambda mid: self.forwarder.ack_from_thread(loop, mid)
         self.link.on_state = lambda up: self.forwarder.state_from_thread(loop, up)
+        self.link.on_refused = lambda mid, why: self.forwarder.refused_from_thread(loop, mid, why)
 
         def on_command(name: str, payload: bytes) -> None:
             loop.call_soon_threadsafe(self.run_command, name, payload)

@@ -65,6 +65,10 @@ class MqttConfig:
     tls_cert_file: str = ""  # client certificate (mutual TLS), with tls_key_file
     tls_key_file: str = ""
     credentials_file: str = ""  # two lines: username, password (never logged)
+    # Refusing and half-dead brokers (issue 12, docs/store.md "Refused and unacknowledged").
+    ack_timeout_s: float = 20.0  # oldest message in flight unacknowledged this long: force a reconnect
+    healthy_after_s: float = 10.0  # the reconnect back-off resets only after a connection lived this long
+    alarm_window: int = 10  # in-flight slots only alarms may use (never behind readings or records)
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -84,6 +88,12 @@ class MqttConfig:
             problems.append(("tls_ca_file", "a client certificate needs tls_ca_file (TLS on)"))
         if not 1 <= self.port <= 65535:
             problems.append(("port", "must be 1–65535"))
+        if not 1 <= self.ack_timeout_s <= 3600:
+            problems.append(("ack_timeout_s", "must be 1–3600"))
+        if not 0 <= self.healthy_after_s <= 3600:
+            problems.append(("healthy_after_s", "must be 0–3600"))
+        if not 1 <= self.alarm_window <= 65535:
+            problems.append(("alarm_window", "must be 1–65535"))
         if not self.topic_prefix or any(c in self.topic_prefix for c in "#+"):
             problems.append(("topic_prefix", "must be non-empty and contain no '#' or '+'"))
         if not 5 <= self.keepalive_s <= 3600:

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 # The agent's own state (open procedure, alarm book: agent/restart_state.py), one JSON row per key,
 # written in the same transaction as the messages it goes with, so the two never disagree after a kill.
 STATE_SCHEMA = "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+DEAD_LETTER_MAX = 10_000  # refused messages kept for inspection (all are counted in meta)
 
 
 class Outbox:
@@ -140,6 +141,38 @@ class Outbox:
                 )
             )
         self.failing = str(exc)
+
+    def dead_letter(self, reasons: dict[int, str]) -> list[StoredMessage]:
+        """Move messages the broker refused out of the queue into the dead-letter table (kept for a
+        physicist to read, counted, at most DEAD_LETTER_MAX rows). Returns the messages moved."""
+        if not reasons:
+            return []
+        marks = ",".join("?" * len(reasons))
+        rows = self._db.execute(f"SELECT id, {COLUMNS} FROM outbox WHERE id IN ({marks})", list(reasons))
+        moved = [
+            StoredMessage(i, seq, rid, prio, topic, qos, payload, bool(retain), created)
+            for i, seq, rid, prio, topic, qos, payload, retain, created in rows.fetchall()
+        ]
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO dead_letter (seq, record_id, topic, payload, reason, refused_s)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(m.seq, m.record_id, m.topic, m.payload, reasons[m.id], self._wall()) for m in moved],
+            )
+            self._db.executemany("DELETE FROM outbox WHERE id=?", [(m.id,) for m in moved])
+            self._count("dead_lettered", len(moved))
+            (kept,) = self._db.execute("SELECT COUNT(*) FROM dead_letter").fetchone()
+            if kept > DEAD_LETTER_MAX:
+                self._db.execute(
+                    "DELETE FROM dead_letter WHERE id IN (SELECT id FROM dead_letter ORDER BY id LIMIT ?)",
+                    (kept - DEAD_LETTER_MAX,),
+                )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"store dead-letter failed ({self.path}): {exc}") from exc
+        return moved
 
     def delete(self, ids: list[int]) -> None:
         if not ids:
@@ -311,6 +344,7 @@ def read_stats(db: sqlite3.Connection, now_s: float) -> dict[str, Any]:
         "oldest_unsent_age_s": round(now_s - row[0], 3) if row and row[0] else 0.0,
         "evicted": {p.name.lower(): int(meta.get(f"evicted_{p.name.lower()}", 0)) for p in EVICTABLE},
         "next_seq": int(meta.get("next_seq", 1)),
+        "dead_lettered": int(meta.get("dead_lettered", 0)),
         "used_bytes": used_bytes(db, page_size),
         "pressure": "store_pressure" in active,
     }

@@ -34,6 +34,15 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, id);
 CREATE TABLE IF NOT EXISTS store_alarms (alarm_type TEXT PRIMARY KEY, alarm_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letter (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    record_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    refused_s REAL NOT NULL
+);
 """
 COLUMNS = "seq, record_id, priority, topic, qos, payload, retain, created_s"
 SALVAGE_CHUNK = 1000
