@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TextIO
 
 from agent.clock import Clock, SystemClock
@@ -21,6 +22,7 @@ from agent.config import AgentConfig
 from agent.console import Console
 from agent.fluoro.commands import register_fluoro_commands
 from agent.health import device_health, health_body
+from agent.instance_lock import InstanceLocks, port_lock_path
 from agent.link.forwarder import Forwarder
 from agent.link.mqtt_link import MqttLink
 from agent.link.refusals import RefusalAlarms
@@ -29,7 +31,7 @@ from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
-from core.errors import StoreError
+from core.errors import StartRefused, StoreError
 from drivers.registry import build_driver
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,12 @@ class Agent:
         self.clock = clock or SystemClock()
         self._alarm_sink: Callable[[AlarmNotice], OutMessage] | None = None  # set once the pipeline is
         self.store_unavailable = ""
-        self.outbox = self._open_store(config)
+        self.locks = take_locks(config)  # StartRefused: another agent has the store or a port
+        try:
+            self.outbox = self._open_store(config)
+        except BaseException:
+            self.locks.release()
+            raise
         station = config.station
         self.root = f"{config.mqtt.topic_prefix}/{station.site}/{station.station_id}"
         client_id = config.mqtt.client_id or f"doseedge-{station.site}-{station.station_id}"
@@ -233,6 +240,7 @@ class Agent:
             await asyncio.to_thread(self.link.stop)
             self.last_summary = self.summary()
             self.outbox.close()
+            self.locks.release()
             if install_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
@@ -246,6 +254,28 @@ class Agent:
                 return
             await asyncio.sleep(0.02)
         self.forwarder.pump()
+
+
+def take_locks(config: AgentConfig) -> InstanceLocks:
+    """The store's lock file and one per serial port (agent/instance_lock.py), before anything opens."""
+    locks = InstanceLocks()
+    store = Path(config.store.path)
+    try:
+        if store.is_dir():
+            raise StartRefused(f"[store] path {store} is a directory: name a file inside it")
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            locks.take(Path(f"{store}.lock"), f"store {store}")
+        except OSError as exc:  # read-only or missing file system: the store goes in memory (loud)
+            log.error("cannot lock store %s: %s", store, exc)
+        for device in config.devices:
+            port = port_lock_path(str(getattr(device, "port", "")))
+            if port is not None:
+                locks.take(port, f"serial port {getattr(device, 'port')} (device {device.name})")
+    except BaseException:
+        locks.release()
+        raise
+    return locks
 
 
 def loop_time() -> float:

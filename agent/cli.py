@@ -14,7 +14,7 @@ from pathlib import Path
 from agent.app import Agent, configure_logging
 from agent.config import AgentConfig, load_config
 from agent.fluoro.explain import explain_fluoroscopy
-from core.errors import ConfigError
+from core.errors import ConfigError, StartRefused
 
 
 def _mqtt(text: str) -> tuple[str, int]:
@@ -103,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
             from agent.health import format_status, store_status
 
             config = load_config(args.config)
-            print(format_status(store_status(config.store.path, config.store.max_bytes)))
-            return 0
+            status = store_status(config.store.path, config.store.max_bytes)
+            print(format_status(status))
+            return 0 if status.get("integrity") == "ok" else 1
         if args.command == "demo" and args.station == "hotlab":
             from agent.demo.hotlab import HOTLAB_CONFIG, run_hotlab_demo
 
@@ -126,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error in {exc}", file=sys.stderr)
         return 2
+    except StartRefused as exc:
+        print(f"doseedge: refusing to start: {exc}", file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.errors import StartRefused
+
 log = logging.getLogger(__name__)
 
 SCHEMA = """
@@ -179,6 +181,8 @@ def open_or_recover(path: Path, wal_max_bytes: int) -> tuple[sqlite3.Connection,
 
     Raises sqlite3.Error / OSError only if a *fresh* store cannot be created either (no disk at all).
     """
+    if path.is_dir():  # a misconfigured path: never move someone's directory aside
+        raise StartRefused(f"store path {path} is a directory: name a file inside it")
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.stat().st_size == 0:
         return connect(path, wal_max_bytes), None
