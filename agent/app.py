@@ -92,6 +92,7 @@ class Agent:
             Console(self.pipeline, self.status_text, console_out) if console_out is not None else None
         )
         self.stop_event: asyncio.Event | None = None
+        self.lost_on_stop = 0  # messages held in memory at stop that could not be written
         self.last_summary: dict[str, Any] = {}
 
     def _base(self, schema: str) -> dict[str, Any]:
@@ -239,7 +240,13 @@ class Agent:
                 task.cancel()
             await asyncio.to_thread(self.link.stop)
             self.last_summary = self.summary()
-            self.outbox.close()
+            self.lost_on_stop = self.outbox.close()  # tries once more to write what it holds
+            if self.lost_on_stop:
+                log.critical(
+                    "STOPPED WITH %d MESSAGES NOT WRITTEN (the store refuses writes): they are lost",
+                    self.lost_on_stop,
+                )
+                self.last_summary["lost_on_stop"] = self.lost_on_stop
             self.locks.release()
             if install_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -269,9 +276,10 @@ def take_locks(config: AgentConfig) -> InstanceLocks:
         except OSError as exc:  # read-only or missing file system: the store goes in memory (loud)
             log.error("cannot lock store %s: %s", store, exc)
         for device in config.devices:
-            port = port_lock_path(str(getattr(device, "port", "")))
-            if port is not None:
-                locks.take(port, f"serial port {getattr(device, 'port')} (device {device.name})")
+            port = str(getattr(device, "port", ""))
+            lock = port_lock_path(port)
+            if lock is not None:
+                locks.take(lock, f"serial port {port} (device {device.name})")
     except BaseException:
         locks.release()
         raise

@@ -123,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
             config = config.with_mqtt(*args.mqtt)
         agent = Agent(config, console_out=None if args.quiet else sys.stdout)
         asyncio.run(agent.run(duration_s=args.duration))
+        if agent.lost_on_stop:
+            print(
+                f"doseedge: {agent.lost_on_stop} messages lost at stop (store refused writes)",
+                file=sys.stderr,
+            )
+            return 5
         return 0
     except ConfigError as exc:
         print(f"configuration error in {exc}", file=sys.stderr)

@@ -29,7 +29,6 @@ from core.errors import StoreError
 from drivers.model import Reading
 
 log = logging.getLogger(__name__)
-MAX_UNSTORED = 10_000
 
 
 def alarm_out(base: dict[str, Any], notice: AlarmNotice) -> OutMessage:
@@ -68,7 +67,6 @@ class Pipeline:
         self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
         self.record_listeners: list[Callable[[RecordNotice], None]] = []
         self.counters: Counter[str] = Counter()
-        self._unstored: list[OutMessage] = []
         self._lost_alarm_ids: dict[str, str] = {}
         self._failed_monitors: dict[str, str] = {}  # monitor name → its monitor_failed alarm id
         self._lost_now: set[str] = set()  # lost in this run (the poller will say when it is back)
@@ -229,37 +227,23 @@ class Pipeline:
         return OutMessage("alarm/active", body, Priority.ALARM, retain=True)
 
     def store(self, messages: list[OutMessage]) -> None:
+        """Commit (group commit) and wake the forwarder. A store that refuses the write holds the
+        messages itself, numbered and publishable (agent/store/held.py): alarms still reach MQTT."""
         if self.alarm_book.changed:
             messages = [*messages, self.active_message()]
-        batch = self._unstored + messages
         try:
             state = self._state.rows(self)
-            self.outbox.append(batch, state=state)
+            self.outbox.append(messages, state=state)
         except StoreError as exc:
             self.counters["store_errors"] += 1
             if self.store_ok:
                 log.error("STORE FAILING, keeping messages in memory: %s", exc)
             self.store_ok = False
-            self._unstored = _trim(batch, MAX_UNSTORED)
-            self.counters["unstored_dropped"] += len(batch) - len(self._unstored)
+            self.counters["unstored_dropped"] = self.outbox.held.dropped
+            self.wake()
             return
         if not self.store_ok:
-            log.warning("store recovered; %d held messages written", len(self._unstored))
+            log.warning("store recovered; held messages written")
         self._state.written(self, state)
         self.store_ok = True
-        self._unstored = []
         self.wake()
-
-
-def _trim(held: list[OutMessage], limit: int) -> list[OutMessage]:
-    """The in-memory hold over its limit: drop the oldest readings first, then records; never an
-    alarm (the outbox's own eviction order, Priority in agent/store/messages.py)."""
-    excess = len(held) - limit
-    for priority in (Priority.READING, Priority.RECORD):
-        if excess <= 0:
-            break
-        drop = {i for i, m in enumerate(held) if m.priority == priority}
-        drop = set(sorted(drop)[:excess])
-        held = [m for i, m in enumerate(held) if i not in drop]
-        excess -= len(drop)
-    return held

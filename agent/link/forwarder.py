@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from agent.store.outbox import Outbox, Priority, StoredMessage
+from core.errors import StoreError
 
 log = logging.getLogger(__name__)
 READINGS = (Priority.READING,)
@@ -141,7 +142,8 @@ class Forwarder:
         return int(self._tokens)
 
     def _next_batch(self, room: int) -> list[StoredMessage]:
-        busy = {entry[0] for entry in self._in_flight.values()}
+        busy = {entry[0] for entry in self._in_flight.values()} | set(self._acked)
+        busy |= {row for row, _ in self._refused}
         batch = self.outbox.pending(room, busy, priorities=(Priority.ALARM,))
         others = sum(1 for entry in self._in_flight.values() if entry[2] != Priority.ALARM)
         room = min(room, len(batch) + max(0, self.window - self.alarm_window - others))
@@ -160,11 +162,17 @@ class Forwarder:
     def pump(self) -> int:
         """Delete what was acknowledged, then publish up to the window. Returns messages published."""
         if self._acked:
-            acked, self._acked = self._acked, []
-            self.outbox.delete(acked)
-            self.acknowledged += len(acked)
+            try:  # a store that refuses the delete keeps the ids here: not sent again meanwhile
+                self.outbox.delete(self._acked)
+                self.acknowledged += len(self._acked)
+                self._acked = []
+            except StoreError as exc:
+                log.debug("delete of acknowledged rows deferred: %s", exc)
         if self._refused:
-            self._dead_letter()
+            try:
+                self._dead_letter()
+            except StoreError as exc:
+                log.debug("dead-lettering deferred: %s", exc)
         if not (self._up and self.link.connected):
             return 0
         self._check_stalled()
@@ -183,9 +191,10 @@ class Forwarder:
         return sent
 
     def _dead_letter(self) -> None:
-        refused, self._refused = self._refused, []
-        reasons = dict(refused)
-        for message in self.outbox.dead_letter(reasons):
+        reasons = dict(self._refused)
+        moved = self.outbox.dead_letter(reasons)
+        self._refused = []
+        for message in moved:
             self.refused += 1
             try:
                 self.on_refused(message, reasons[message.id])

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agent.store.header import repaired_copy
 from core.errors import StartRefused
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,14 @@ class Recovery:
 
 
 def connect(path: Path, wal_max_bytes: int) -> sqlite3.Connection:
+    """Open in WAL mode, synchronous FULL; checkpoint at half of `wal_max_bytes` (the WAL's share of
+    the bound, agent/store/bound.py `wal_budget`) and truncate the WAL back to it after a checkpoint."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(f"PRAGMA journal_size_limit={int(wal_max_bytes)}")
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    db.execute(f"PRAGMA wal_autocheckpoint={max(16, int(wal_max_bytes) // 2 // int(page_size))}")
     db.executescript(SCHEMA)
     columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
     if "retain" not in columns:  # stores written before the retain flag existed
@@ -192,6 +197,10 @@ def open_or_recover(path: Path, wal_max_bytes: int) -> tuple[sqlite3.Connection,
     moved = _move_aside(path)
     recovery = Recovery(problem, str(moved))
     _salvage(moved, recovery)
+    repaired = repaired_copy(moved) if not recovery.rows else None
+    if repaired is not None:  # the header was damaged, the pages may not be
+        _salvage(repaired, recovery)
+        repaired.unlink(missing_ok=True)
     log.error(
         "STORE DAMAGED (%s): moved to %s, %d rows salvaged, starting a fresh store",
         problem,

@@ -63,7 +63,7 @@ def test_a_second_agent_on_the_same_serial_port_refuses_to_start(tmp_path: Path)
     port = os.ttyname(device)
     first = Agent(load_config(config_file(tmp_path, "a", tmp_path / "a.sqlite", port)))
     try:
-        with pytest.raises(StartRefused, match="serial port .* in use by another doseedge agent"):
+        with pytest.raises(StartRefused, match=r"serial port .* in use by another doseedge agent"):
             Agent(load_config(config_file(tmp_path, "b", tmp_path / "b.sqlite", port)))
         assert not (tmp_path / "b.sqlite").exists() or Outbox(tmp_path / "b.sqlite").depth() == 0
     finally:
