@@ -22,7 +22,7 @@ from agent.config import AgentConfig
 from agent.console import Console
 from agent.fluoro.commands import register_fluoro_commands
 from agent.health import device_health, health_body
-from agent.instance_lock import InstanceLocks, port_lock_path
+from agent.instance_lock import InstanceLocks, serial_device
 from agent.link.forwarder import Forwarder
 from agent.link.mqtt_link import MqttLink
 from agent.link.refusals import RefusalAlarms
@@ -277,9 +277,9 @@ def take_locks(config: AgentConfig) -> InstanceLocks:
             log.error("cannot lock store %s: %s", store, exc)
         for device in config.devices:
             port = str(getattr(device, "port", ""))
-            lock = port_lock_path(port)
-            if lock is not None:
-                locks.take(lock, f"serial port {port} (device {device.name})")
+            node = serial_device(port)
+            if node is not None:
+                locks.take_device(node, f"serial port {port} (device {device.name})")
     except BaseException:
         locks.release()
         raise

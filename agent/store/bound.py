@@ -31,8 +31,8 @@ def used_bytes(db: sqlite3.Connection, page_size: int) -> int:
 
 
 def wal_budget(config: StoreConfig) -> int:
-    """Bytes of `max_bytes` kept for the WAL: an eighth, at most `wal_max_bytes`, at least 64 KiB."""
-    return max(64 * 1024, min(config.wal_max_bytes, config.max_bytes // 8))
+    """Bytes of `max_bytes` kept for the WAL: an eighth, at most `wal_max_bytes`, at least 32 KiB."""
+    return max(32 * 1024, min(config.wal_max_bytes, config.max_bytes // 8))
 
 
 def limit_bytes(config: StoreConfig, which: str) -> float:

@@ -50,6 +50,7 @@ from agent.store.stats import file_size, read_stats
 from core.errors import StoreError
 
 log = logging.getLogger(__name__)
+PROBE_HELD = 64  # a store refusing writes with this many held: retry with the new messages alone first
 # The agent's own state (open procedure, alarm book: agent/restart_state.py), one JSON row per key,
 # written in the same transaction as the messages it goes with, so the two never disagree after a kill.
 STATE_SCHEMA = "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -110,7 +111,8 @@ class Outbox:
         alarm is raised with them, and StoreError is raised; the next append writes them first."""
         if not messages and not self.held and not state:
             return []
-        numbered, unnumbered = self.held.take()
+        probe = bool(self.failing) and len(self.held) >= PROBE_HELD and not self.held.unnumbered
+        numbered, unnumbered = ([], []) if probe else self.held.take()  # a large hold: try the new first
         next_seq = self._next_seq
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -132,7 +134,7 @@ class Outbox:
                 "store_failing", "cleared", "warning", "The record store writes again"
             )
             try:
-                stored += self.append([cleared])
+                stored += self.append([cleared])  # and what was held, in the same transaction
             except StoreError:
                 pass  # held with its time; the batch above is committed
         return stored

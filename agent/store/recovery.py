@@ -74,7 +74,7 @@ def connect(path: Path, wal_max_bytes: int) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=FULL")
     db.execute(f"PRAGMA journal_size_limit={int(wal_max_bytes)}")
     (page_size,) = db.execute("PRAGMA page_size").fetchone()
-    db.execute(f"PRAGMA wal_autocheckpoint={max(16, int(wal_max_bytes) // 2 // int(page_size))}")
+    db.execute(f"PRAGMA wal_autocheckpoint={max(4, int(wal_max_bytes) // 2 // int(page_size))}")
     db.executescript(SCHEMA)
     columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
     if "retain" not in columns:  # stores written before the retain flag existed
