@@ -66,6 +66,7 @@ class Agent:
             config.mqtt.replay_max_msg_s,
             alarm_window=config.mqtt.alarm_window,
             ack_timeout_s=config.mqtt.ack_timeout_s,
+            delete_every_s=config.store.commit_window_s,
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self._alarm_sink = self.pipeline.alarm_message
@@ -222,6 +223,8 @@ class Agent:
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
         tasks.append(asyncio.create_task(self._publish_health(stop), name="health"))
+        if config_window := self.config.store.commit_window_s:
+            tasks.append(asyncio.create_task(self._flush_readings(stop, config_window), name="commit"))
         if self.console is not None:
             tasks.append(asyncio.create_task(self.console.run(stop), name="console"))
         try:
@@ -252,15 +255,26 @@ class Agent:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
 
+    async def _flush_readings(self, stop: asyncio.Event, window_s: float) -> None:
+        """Commit readings that waited their window ([store] commit_window_s)."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=window_s / 4)
+            except TimeoutError:
+                pass
+            self.pipeline.flush_due()
+
     async def _drain(self, seconds: float) -> None:
-        """On a clean stop, give the broker a moment to acknowledge what is in flight."""
+        """On a clean stop: commit waiting readings, say `alarm/active` is no longer watched, and give
+        the broker a moment to acknowledge what is in flight."""
+        self.pipeline.store([self.pipeline.active_message(watched=False)])
         deadline = loop_time() + seconds
         while self.link.connected and loop_time() < deadline:
-            self.forwarder.pump()
+            self.forwarder.pump(force_delete=True)
             if self.outbox.depth() == 0 and self.forwarder.in_flight == 0:
                 return
             await asyncio.sleep(0.02)
-        self.forwarder.pump()
+        self.forwarder.pump(force_delete=True)
 
 
 def take_locks(config: AgentConfig) -> InstanceLocks:

@@ -115,6 +115,9 @@ class StoreConfig:
     pressure_clear_fraction: float = 0.6  # … and cleared below this
     evict_to_fraction: float = 0.9  # once above max_bytes, evict down to this
     wal_max_bytes: int = 16 * 1024 * 1024
+    # Write budget (issue 12): readings share one commit per window, acknowledged rows are deleted in
+    # one transaction per window. 0 = every reading its own commit (the most durable, ~50 KB/message).
+    commit_window_s: float = 0.0
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -128,6 +131,8 @@ class StoreConfig:
             problems.append(("evict_to_fraction", "must be ≥ pressure_fraction and < 1"))
         if self.wal_max_bytes < 0:
             problems.append(("wal_max_bytes", "must be ≥ 0"))
+        if not 0 <= self.commit_window_s <= 10:
+            problems.append(("commit_window_s", "must be 0–10 s (readings lost at a power cut: this long)"))
         return problems
 
 

@@ -71,6 +71,9 @@ class Pipeline:
         self._failed_monitors: dict[str, str] = {}  # monitor name → its monitor_failed alarm id
         self._lost_now: set[str] = set()  # lost in this run (the poller will say when it is back)
         self._state = StateWriter()  # procedure and alarm book, saved with every batch
+        self._window = config.store.commit_window_s  # readings wait at most this long for a commit
+        self._waiting: list[OutMessage] = []
+        self._waiting_since = 0.0
         self.store_ok = True
 
     @property
@@ -219,21 +222,47 @@ class Pipeline:
         self.store([self.alarm_message(notice)])
         return notice
 
-    def active_message(self) -> OutMessage:
-        """The retained `alarm/active` set (published after every change, and at start)."""
+    def active_message(self, watched: bool = True) -> OutMessage:
+        """The retained `alarm/active` set (published after every change, and at start). At a clean
+        stop it is published once more with `watched: false`: the set is what it was when the agent
+        stopped, and nothing watches it any more (a kill leaves it `true`: read it with …/status)."""
         self.alarm_book.changed = False
         self.counters["alarm_active"] += 1
-        body = {**self._base("doseedge.alarm_active.v1"), "alarms": self.alarm_book.snapshot()}
+        body = {
+            **self._base("doseedge.alarm_active.v1"),
+            "watched": watched,
+            "alarms": self.alarm_book.snapshot(),
+        }
         return OutMessage("alarm/active", body, Priority.ALARM, retain=True)
 
     def store(self, messages: list[OutMessage]) -> None:
-        """Commit (group commit) and wake the forwarder. A store that refuses the write holds the
-        messages itself, numbered and publishable (agent/store/held.py): alarms still reach MQTT."""
+        """Commit (group commit) and wake the forwarder. Readings alone may wait up to
+        `[store] commit_window_s` to share one commit (the write budget, docs/store.md); anything else
+        (an alarm, a record, alarm/active, a command result) commits at once, with the readings waiting.
+        A store that refuses the write holds the messages itself, numbered and publishable
+        (agent/store/held.py): alarms still reach MQTT."""
         if self.alarm_book.changed:
             messages = [*messages, self.active_message()]
+        now = self.clock.monotonic()
+        if self._window > 0 and all(m.priority == Priority.READING for m in messages):
+            if not self._waiting:
+                self._waiting_since = now
+            self._waiting += messages
+            if now - self._waiting_since < self._window:
+                return
+            messages = []
+        self.flush(messages)
+
+    def flush_due(self) -> None:
+        """Commit readings that waited their window (the agent calls this a few times a window)."""
+        if self._waiting and self.clock.monotonic() - self._waiting_since >= self._window:
+            self.flush([])
+
+    def flush(self, messages: list[OutMessage] | None = None) -> None:
+        batch, self._waiting = [*self._waiting, *(messages or [])], []
         try:
             state = self._state.rows(self)
-            self.outbox.append(messages, state=state)
+            self.outbox.append(batch, state=state)
         except StoreError as exc:
             self.counters["store_errors"] += 1
             if self.store_ok:

@@ -53,6 +53,7 @@ class Forwarder:
         *,
         alarm_window: int = 10,
         ack_timeout_s: float = 20.0,
+        delete_every_s: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.link = link
@@ -63,6 +64,8 @@ class Forwarder:
         self._monotonic = monotonic
         self._in_flight: dict[int, tuple[int, float, int]] = {}  # mid -> (row id, sent at, priority)
         self._acked: list[int] = []
+        self.delete_every_s = delete_every_s  # acknowledged rows deleted in one transaction per window
+        self._acked_since = 0.0
         self._refused: list[tuple[int, str]] = []  # (row id, broker's reason)
         self._up = link.connected  # the loop has processed the connect (link.connected is set earlier)
         self._stalled_at: float | None = None
@@ -159,9 +162,26 @@ class Forwarder:
             batch += backlog
         return batch
 
-    def pump(self) -> int:
-        """Delete what was acknowledged, then publish up to the window. Returns messages published."""
-        if self._acked:
+    def _delete_due(self, force: bool) -> bool:
+        return bool(self._acked) and (force or self.delete_every_s <= 0)
+
+    def pump(self, force_delete: bool = False) -> int:
+        """Delete what was acknowledged (every `delete_every_s`; meanwhile not sent again), then
+        publish up to the window. Returns messages published."""
+        if self._acked and self.delete_every_s > 0:  # deleted with the next commit (write budget)
+            if not self.outbox.deferred:
+                self._acked_since = self._monotonic()
+            self.outbox.defer_delete(self._acked)
+            self.acknowledged += len(self._acked)
+            self._acked = []
+        if self.outbox.deferred and (
+            force_delete or self._monotonic() - self._acked_since >= 2 * self.delete_every_s
+        ):
+            try:  # no commit came to take them: their own transaction
+                self.outbox.delete(list(self.outbox.deferred))
+            except StoreError as exc:
+                log.debug("delete of acknowledged rows deferred: %s", exc)
+        if self._delete_due(force_delete):
             try:  # a store that refuses the delete keeps the ids here: not sent again meanwhile
                 self.outbox.delete(self._acked)
                 self.acknowledged += len(self._acked)
@@ -233,7 +253,7 @@ class Forwarder:
                 await asyncio.wait_for(self._wake.wait(), timeout=0.05 if self._backlog_waiting() else 0.5)
             except TimeoutError:
                 pass
-        self.pump()
+        self.pump(force_delete=True)
 
     def _backlog_waiting(self) -> bool:
         return self._up and self.link.connected and self._tokens < 1 and self._live_from > 1

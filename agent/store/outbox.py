@@ -69,6 +69,7 @@ class Outbox:
         self._alarm = alarm
         self._wall = wall
         self.held = Held()  # messages the store refused, numbered, publishable (agent/store/held.py)
+        self.deferred: set[int] = set()  # acknowledged rows, deleted with the next commit
         self.failing = ""  # last write error while the store refuses writes
         self._failing_alarm_id = ""
         self.over_bound = False
@@ -116,6 +117,9 @@ class Outbox:
         next_seq = self._next_seq
         try:
             self._db.execute("BEGIN IMMEDIATE")
+            deleted = list(self.deferred)
+            if deleted:
+                self._delete_rows(deleted)
             stored = self._insert_held(numbered) + self._insert(unnumbered + messages)
             if state:
                 self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", state.items())
@@ -127,6 +131,7 @@ class Outbox:
             self.held.numbered.update({m.id: m for m in numbered})
             self._write_failed(exc, unnumbered + messages)
             raise StoreError(f"store append failed ({self.path}): {exc}") from exc
+        self.deferred.difference_update(deleted)
         if self.failing:  # cleared with the time the store wrote again, in its own transaction
             log.warning("store %s accepts writes again", self.path)
             self.failing = ""
@@ -202,13 +207,22 @@ class Outbox:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
-            if self._alarm_id("store_pressure") and self.used_bytes() < self._limit("clear"):
-                self._insert([self._store_alarm("store_pressure", "cleared", "warning", "store below bound")])
+            self._delete_rows(ids)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(f"store delete failed ({self.path}): {exc}") from exc
+        self.deferred.difference_update(ids)
+
+    def defer_delete(self, ids: list[int]) -> None:
+        """Acknowledged rows: deleted in the next append's transaction (no commit of their own: the
+        write budget), or by `delete(list(deferred))` when no append comes. Not sent again meanwhile."""
+        self.deferred.update(self.held.forget(ids))
+
+    def _delete_rows(self, ids: list[int]) -> None:
+        self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+        if self._alarm_id("store_pressure") and self.used_bytes() < self._limit("clear"):
+            self._insert([self._store_alarm("store_pressure", "cleared", "warning", "store below bound")])
 
     # ------------------------------------------------------------------ bound (agent/store/bound.py)
 
@@ -305,7 +319,7 @@ class Outbox:
     ) -> list[StoredMessage]:
         """Oldest first within priority, skipping ids already in flight; optionally an id range.
         Messages held in memory (negative ids) come after the stored ones of their priority."""
-        exclude = exclude or set()
+        exclude = (exclude or set()) | self.deferred
         marks = ",".join("?" * len(priorities))
         rows = self._db.execute(
             f"SELECT id, {COLUMNS} FROM outbox WHERE priority IN ({marks}) AND id >= ? AND id < ?"
@@ -347,6 +361,11 @@ class Outbox:
 
     def close(self) -> int:
         """Close; returns how many messages were still held in memory (lost: the caller says so)."""
+        if self.deferred:
+            try:
+                self.delete(list(self.deferred))
+            except StoreError:
+                pass  # sent again after the restart: at-least-once
         if self.held:
             try:
                 self.append([])

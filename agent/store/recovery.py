@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     seq INTEGER NOT NULL UNIQUE,
-    record_id TEXT NOT NULL UNIQUE,
+    record_id TEXT NOT NULL,
     priority INTEGER NOT NULL,
     topic TEXT NOT NULL,
     qos INTEGER NOT NULL,
@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS dead_letter (
     refused_s REAL NOT NULL
 );
 """
+# 1 KiB pages: a commit rewrites whole pages in the WAL, and a reading touches a handful of them, so
+# small pages cut the bytes written per message ~2× against 4 KiB (docs/decisions.md, write budget).
+# record_id has no index of its own (it did until issue 12): a UUID key dirtied a random index page per
+# message, and the store never looks a row up by record_id (consumers de-duplicate on it).
+PAGE_SIZE = 1024
 COLUMNS = "seq, record_id, priority, topic, qos, payload, retain, created_s"
 SALVAGE_CHUNK = 1000
 SALVAGE_EMPTY_CHUNKS = 20  # stop after this many id ranges with nothing readable
@@ -70,6 +75,7 @@ def connect(path: Path, wal_max_bytes: int) -> sqlite3.Connection:
     """Open in WAL mode, synchronous FULL; checkpoint at half of `wal_max_bytes` (the WAL's share of
     the bound, agent/store/bound.py `wal_budget`) and truncate the WAL back to it after a checkpoint."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a new file
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(f"PRAGMA journal_size_limit={int(wal_max_bytes)}")
