@@ -65,8 +65,8 @@ class StateWriter:
         now_t, wall = pipeline.clock.monotonic(), pipeline.clock.wall()
         fluoro = pipeline.fluoro
         snapshot = fluoro.snapshot(now_t) if fluoro is not None else None
-        procedure = (snapshot or {}).get("procedure") or {}
-        alarms = _json({"alarms": procedure.pop("alarms", [])}) if procedure else ""
+        procedure = _open_procedure(snapshot)
+        alarms = _json({"alarms": procedure.pop("alarms", [])}) if procedure is not None else ""
         rows = {CLOCK_KEY: _json({"version": VERSION, "saved_at": wall.isoformat(), "fluoro": snapshot})}
         if alarms and alarms != self._written_alarms:  # the procedure's alarms: only when they change
             rows[PROCEDURE_ALARMS_KEY] = alarms
@@ -82,6 +82,13 @@ class StateWriter:
             self._written_revision = pipeline.alarm_book.revision
         if PROCEDURE_ALARMS_KEY in rows:
             self._written_alarms = rows[PROCEDURE_ALARMS_KEY]
+
+
+def _open_procedure(fluoro: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The open procedure inside a FluoroMonitor snapshot ({"procedure": {"procedure": …}}), if any."""
+    tracker = (fluoro or {}).get("procedure") or {}
+    found = tracker.get("procedure") if isinstance(tracker, dict) else None
+    return found if isinstance(found, dict) else None
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -101,7 +108,7 @@ def resume(pipeline: Pipeline, saved: dict[str, str]) -> Evaluation:
     try:
         data = json.loads(saved[CLOCK_KEY])
         data["alarms"] = json.loads(saved.get(ALARMS_KEY, "{}"))
-        procedure = (data.get("fluoro") or {}).get("procedure")
+        procedure = _open_procedure(data.get("fluoro"))
         if procedure is not None and "alarms" not in procedure:  # kept in its own row since issue 12
             procedure["alarms"] = json.loads(saved.get(PROCEDURE_ALARMS_KEY, '{"alarms": []}'))["alarms"]
         if data.get("version") != VERSION:

@@ -16,21 +16,18 @@ import argparse
 import asyncio
 import os
 import sqlite3
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agent.app import Agent  # noqa: E402
-from agent.config import AgentConfig, load_config  # noqa: E402
-from agent.demo.cathlab import CATHLAB_CONFIG  # noqa: E402
-from agent.demo.cathlab_room import CathlabSimulators  # noqa: E402
-from agent.demo.hotlab import HOTLAB_CONFIG  # noqa: E402
-from simulators.capintec import CapintecSimulator  # noqa: E402
-from simulators.hotlab_session import HotlabSession, demo_script  # noqa: E402
-from simulators.mosquitto import MosquittoBroker  # noqa: E402
+from agent.app import Agent
+from agent.config import AgentConfig, load_config
+from agent.demo.cathlab import CATHLAB_CONFIG
+from agent.demo.cathlab_room import CathlabSimulators
+from agent.demo.hotlab import HOTLAB_CONFIG
+from simulators.capintec import CapintecSimulator
+from simulators.hotlab_session import HotlabSession, demo_script
+from simulators.mosquitto import MosquittoBroker
 
 
 def write_bytes() -> int:
