@@ -260,9 +260,10 @@ class Pipeline:
 
     def flush(self, messages: list[OutMessage] | None = None) -> None:
         batch, self._waiting = [*self._waiting, *(messages or [])], []
+        readings_only = self._window > 0 and all(m.priority == Priority.READING for m in batch)
         try:
             state = self._state.rows(self)
-            self.outbox.append(batch, state=state)
+            self.outbox.append(batch, state=state, readings_only=readings_only)
         except StoreError as exc:
             self.counters["store_errors"] += 1
             if self.store_ok:

@@ -51,6 +51,7 @@ from agent.store.store_alarms import StoreAlarms
 from core.errors import StoreError
 
 log = logging.getLogger(__name__)
+SYNC_LAG_S = 5.0  # readings-only commits are fsynced at least this often (docs/store.md, write budget)
 PROBE_HELD = 64  # a store refusing writes with this many held: retry with the new messages alone first
 # The agent's own state (open procedure, alarm book: agent/restart_state.py), one JSON row per key,
 # written in the same transaction as the messages it goes with, so the two never disagree after a kill.
@@ -71,6 +72,8 @@ class Outbox(StoreAlarms):
         self._wall = wall
         self.held = Held()  # messages the store refused, numbered, publishable (agent/store/held.py)
         self.deferred: set[int] = set()  # acknowledged rows, deleted with the next commit
+        self._lazy = False  # the connection is at synchronous=NORMAL (readings-only commits)
+        self._synced_at = 0.0
         self.failing = ""  # last write error while the store refuses writes
         self._failing_alarm_id = ""
         self.over_bound = False
@@ -105,14 +108,25 @@ class Outbox(StoreAlarms):
 
     # ------------------------------------------------------------------ writing
 
-    def append(self, messages: list[OutMessage], state: dict[str, str] | None = None) -> list[StoredMessage]:
+    def append(
+        self, messages: list[OutMessage], state: dict[str, str] | None = None, *, readings_only: bool = False
+    ) -> list[StoredMessage]:
         """Commit all `messages` in one transaction (group commit) and return them as stored.
 
         `state` (key → JSON text) is written in the same transaction: see `load_state`. If the store
         refuses the write, the messages are held in memory, numbered and publishable, a `store_failing`
-        alarm is raised with them, and StoreError is raised; the next append writes them first."""
+        alarm is raised with them, and StoreError is raised; the next append writes them first.
+        `readings_only` (the pipeline's commit window): the commit is not fsynced (synchronous=NORMAL)
+        unless the last fsynced one is `SYNC_LAG_S` old; any other commit is fsynced and makes the ones
+        before it durable too (the WAL is written in order)."""
         if not messages and not self.held and not state:
             return []
+        lazy = readings_only and self._wall() - self._synced_at < SYNC_LAG_S
+        if lazy != self._lazy:
+            self._db.execute(f"PRAGMA synchronous={'NORMAL' if lazy else 'FULL'}")
+            self._lazy = lazy
+        if not lazy:
+            self._synced_at = self._wall()
         probe = bool(self.failing) and len(self.held) >= PROBE_HELD and not self.held.unnumbered
         numbered, unnumbered = ([], []) if probe else self.held.take()  # a large hold: try the new first
         next_seq = self._next_seq

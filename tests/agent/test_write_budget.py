@@ -23,9 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 class CountingOutbox(Outbox):
     commits = 0
 
-    def append(self, messages: list[OutMessage], state: dict[str, str] | None = None) -> list[StoredMessage]:
+    lazy = 0
+
+    def append(
+        self, messages: list[OutMessage], state: dict[str, str] | None = None, *, readings_only: bool = False
+    ) -> list[StoredMessage]:
         self.commits += 1
-        return super().append(messages, state=state)
+        self.lazy += readings_only
+        return super().append(messages, state=state, readings_only=readings_only)
 
 
 def pipeline(tmp_path: Path, window_s: float) -> tuple[Pipeline, CountingOutbox, FakeClock]:
@@ -50,8 +55,9 @@ def test_readings_share_a_commit_and_an_alarm_takes_them_at_once(tmp_path: Path)
     assert outbox.commits - start == 1 and outbox.depth() >= 5
     pipe.on_reading(reading(5.0))
     assert outbox.commits - start == 1, "waits for the next window"
+    assert outbox.lazy == 1, "readings alone: not fsynced (synchronous=NORMAL, at most SYNC_LAG_S)"
     pipe.on_availability("dap1", False, "silent")  # an alarm: committed at once, with the reading
-    assert outbox.commits - start == 2
+    assert outbox.commits - start == 2 and outbox.lazy == 1, "…and fsynced"
     topics = [m.topic for m in outbox.pending(100)]
     assert "alarm" in topics and topics.count("reading/dap1") == 6
 
