@@ -140,6 +140,7 @@ class MqttLink:
 
     def start(self) -> None:
         self._stop.clear()
+        self._stopping = False
         self._start_loop()
         self._watchdog = threading.Thread(target=self._watch, name="mqtt-watchdog", daemon=True)
         self._watchdog.start()
