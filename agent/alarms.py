@@ -9,7 +9,7 @@ The book holds the active set that `<root>/alarm/active` (retained) always shows
 
 from __future__ import annotations
 
-__all__ = ["ActiveAlarm", "AlarmBook"]
+__all__ = ["HISTORY_MAX", "ActiveAlarm", "AlarmBook"]
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -19,6 +19,8 @@ from typing import Any
 from agent.clock import iso_utc
 from agent.notices import AlarmNotice
 from core.errors import CommandError
+
+HISTORY_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,15 @@ class AlarmBook:
             self.revision += 1
         elif notice.state == "cleared" and notice.alarm_id in self.active:
             self.history[notice.alarm_id] = self.active.pop(notice.alarm_id)
+            self._prune()
             self.changed = True
             self.revision += 1
+
+    def _prune(self) -> None:
+        """Keep the newest HISTORY_MAX cleared alarms (their acknowledgements feed the procedure
+        record): a box that runs for months must not grow without end (issue 12, finding 5)."""
+        while len(self.history) > HISTORY_MAX:
+            del self.history[next(iter(self.history))]
 
     def is_active(self, alarm_id: str) -> bool:
         return alarm_id in self.active
@@ -74,6 +83,7 @@ class AlarmBook:
         details = {**notice.details, "acknowledged_by": by}
         if notice.latching:
             self.history[alarm_id] = self.active.pop(alarm_id)
+            self._prune()
             details["reason"] = "acknowledged"
             return replace(
                 notice, state="cleared", message=f"Acknowledged: {notice.message}", details=details

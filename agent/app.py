@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TextIO
 
 from agent.bridge_room import attach_bridges
@@ -23,8 +24,10 @@ from agent.config import AgentConfig
 from agent.console import Console
 from agent.fluoro.commands import register_fluoro_commands
 from agent.health import device_health, health_body
+from agent.instance_lock import InstanceLocks, serial_device
 from agent.link.forwarder import Forwarder
 from agent.link.mqtt_link import MqttLink
+from agent.link.refusals import RefusalAlarms
 from agent.notices import AlarmNotice
 from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline, alarm_out
@@ -33,7 +36,7 @@ from agent.security import refusal_record, start_warnings
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
 from agent.web.auth import Keyring as LoginKeyring
 from agent.web.server import WebServer
-from core.errors import StoreError
+from core.errors import StartRefused, StoreError
 from drivers.registry import build_driver
 
 log = logging.getLogger(__name__)
@@ -52,17 +55,31 @@ class Agent:
         self.clock = clock or SystemClock()
         self._alarm_sink: Callable[[AlarmNotice], OutMessage] | None = None  # set once the pipeline is
         self.store_unavailable = ""
-        self.outbox = self._open_store(config)
+        self.locks = take_locks(config)  # StartRefused: another agent has the store or a port
+        try:
+            self.outbox = self._open_store(config)
+        except BaseException:
+            self.locks.release()
+            raise
         station = config.station
         self.root = f"{config.mqtt.topic_prefix}/{station.site}/{station.station_id}"
         client_id = config.mqtt.client_id or f"doseedge-{station.site}-{station.station_id}"
         self.link = MqttLink(config.mqtt, self.root, client_id, self._status_body)
         self.forwarder = Forwarder(
-            self.outbox, self.link, config.mqtt.max_inflight, config.mqtt.replay_max_msg_s
+            self.outbox,
+            self.link,
+            config.mqtt.max_inflight,
+            config.mqtt.replay_max_msg_s,
+            alarm_window=config.mqtt.alarm_window,
+            ack_timeout_s=config.mqtt.ack_timeout_s,
+            delete_every_s=config.store.commit_window_s,
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self._alarm_sink = self.pipeline.alarm_message
         self.security_warnings = start_warnings(config)
+        self.refusals = RefusalAlarms(self.pipeline.alarm_message, self.pipeline.store)
+        self.forwarder.on_refused = self.refusals.refused
+        self.forwarder.on_stalled = self.link.kick
         self.commands = CommandRouter(self.clock, self._keyring(config))
         register_fluoro_commands(self.commands, self.pipeline, self.clock)
         if self.pipeline.hotlab is not None:
@@ -96,6 +113,7 @@ class Agent:
         login = keyring if keyring is not None else (real if len(real) else None)
         self.web = WebServer(self, self, login, self._announce) if config.web.enabled else None
         self.stop_event: asyncio.Event | None = None
+        self.lost_on_stop = 0  # messages held in memory at stop that could not be written
         self.last_summary: dict[str, Any] = {}
 
     def _keyring(self, config: AgentConfig) -> Keyring:
@@ -162,6 +180,9 @@ class Agent:
             "published": self.forwarder.published,
             "acknowledged": self.forwarder.acknowledged,
             "replayed": self.forwarder.replayed,
+            "refused": dict(self.refusals.by_topic),
+            "ack_timeouts": self.forwarder.ack_timeouts,
+            "forced_reconnects": self.link.kicks,
         }
         if self.security_warnings:
             link["security_warnings"] = self.security_warnings
@@ -246,6 +267,7 @@ class Agent:
                 loop.add_signal_handler(sig, stop.set)
         self.link.on_ack = lambda mid: self.forwarder.ack_from_thread(loop, mid)
         self.link.on_state = lambda up: self.forwarder.state_from_thread(loop, up)
+        self.link.on_refused = lambda mid, why: self.forwarder.refused_from_thread(loop, mid, why)
 
         def on_command(name: str, payload: bytes, retained: bool) -> None:
             loop.call_soon_threadsafe(self.run_command, name, payload, retained)
@@ -262,6 +284,8 @@ class Agent:
         tasks.append(asyncio.create_task(self._publish_health(stop), name="health"))
         if self.dicom is not None:
             tasks.append(asyncio.create_task(self.dicom.run(stop), name="dicom"))
+        if config_window := self.config.store.commit_window_s:
+            tasks.append(asyncio.create_task(self._flush_readings(stop, config_window), name="commit"))
         if self.console is not None:
             tasks.append(asyncio.create_task(self.console.run(stop), name="console"))
         if self.web is not None:
@@ -282,20 +306,61 @@ class Agent:
                 task.cancel()
             await asyncio.to_thread(self.link.stop)
             self.last_summary = self.summary()
-            self.outbox.close()
+            self.lost_on_stop = self.outbox.close()  # tries once more to write what it holds
+            if self.lost_on_stop:
+                log.critical(
+                    "STOPPED WITH %d MESSAGES NOT WRITTEN (the store refuses writes): they are lost",
+                    self.lost_on_stop,
+                )
+                self.last_summary["lost_on_stop"] = self.lost_on_stop
+            self.locks.release()
             if install_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
 
+    async def _flush_readings(self, stop: asyncio.Event, window_s: float) -> None:
+        """Commit readings that waited their window ([store] commit_window_s)."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=window_s / 4)
+            except TimeoutError:
+                pass
+            self.pipeline.flush_due()
+
     async def _drain(self, seconds: float) -> None:
-        """On a clean stop, give the broker a moment to acknowledge what is in flight."""
+        """On a clean stop: commit waiting readings, say `alarm/active` is no longer watched, and give
+        the broker a moment to acknowledge what is in flight."""
+        self.pipeline.store([self.pipeline.active_message(watched=False)])
         deadline = loop_time() + seconds
         while self.link.connected and loop_time() < deadline:
-            self.forwarder.pump()
+            self.forwarder.pump(force_delete=True)
             if self.outbox.depth() == 0 and self.forwarder.in_flight == 0:
                 return
             await asyncio.sleep(0.02)
-        self.forwarder.pump()
+        self.forwarder.pump(force_delete=True)
+
+
+def take_locks(config: AgentConfig) -> InstanceLocks:
+    """The store's lock file and one per serial port (agent/instance_lock.py), before anything opens."""
+    locks = InstanceLocks()
+    store = Path(config.store.path)
+    try:
+        if store.is_dir():
+            raise StartRefused(f"[store] path {store} is a directory: name a file inside it")
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            locks.take(Path(f"{store}.lock"), f"store {store}")
+        except OSError as exc:  # read-only or missing file system: the store goes in memory (loud)
+            log.error("cannot lock store %s: %s", store, exc)
+        for device in config.devices:
+            port = str(getattr(device, "port", ""))
+            node = serial_device(port)
+            if node is not None:
+                locks.take_device(node, f"serial port {port} (device {device.name})")
+    except BaseException:
+        locks.release()
+        raise
+    return locks
 
 
 def loop_time() -> float:

@@ -17,7 +17,7 @@ from pathlib import Path
 from agent.app import Agent, configure_logging
 from agent.config import AgentConfig, load_config
 from agent.fluoro.explain import explain_fluoroscopy
-from core.errors import ConfigError
+from core.errors import ConfigError, StartRefused
 
 
 def _checked(path: Path) -> AgentConfig:
@@ -258,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
             from agent.health import format_status, store_status
 
             config = load_config(args.config)
-            print(format_status(store_status(config.store.path, config.store.max_bytes)))
-            return 0
+            status = store_status(config.store.path, config.store.max_bytes)
+            print(format_status(status))
+            return 0 if status.get("integrity") == "ok" else 1
         if args.command == "demo" and args.station == "hotlab":
             from agent.demo.hotlab import HOTLAB_CONFIG, run_hotlab_demo
 
@@ -283,10 +284,19 @@ def main(argv: list[str] | None = None) -> int:
             config = config.with_web(*args.web)
         agent = Agent(config, console_out=None if args.quiet else sys.stdout)
         asyncio.run(agent.run(duration_s=args.duration))
+        if agent.lost_on_stop:
+            print(
+                f"doseedge: {agent.lost_on_stop} messages lost at stop (store refused writes)",
+                file=sys.stderr,
+            )
+            return 5
         return 0
     except ConfigError as exc:
         print(f"configuration error in {exc}", file=sys.stderr)
         return 2
+    except StartRefused as exc:
+        print(f"doseedge: refusing to start: {exc}", file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":

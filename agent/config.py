@@ -70,6 +70,10 @@ class MqttConfig:
     tls_key_file: str = ""
     credentials_file: str = ""  # two lines: username, password (never logged)
     insecure: bool = False  # allow credentials over plaintext (loud warning at start and in health)
+    # Refusing and half-dead brokers (issue 12, docs/store.md "Refused and unacknowledged").
+    ack_timeout_s: float = 20.0  # oldest message in flight unacknowledged this long: force a reconnect
+    healthy_after_s: float = 10.0  # the reconnect back-off resets only after a connection lived this long
+    alarm_window: int = 10  # in-flight slots only alarms may use (never behind readings or records)
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -93,6 +97,12 @@ class MqttConfig:
             problems.append(("tls_ca_file", "a client certificate needs tls_ca_file (TLS on)"))
         if not 1 <= self.port <= 65535:
             problems.append(("port", "must be 1–65535"))
+        if not 1 <= self.ack_timeout_s <= 3600:
+            problems.append(("ack_timeout_s", "must be 1–3600"))
+        if not 0 <= self.healthy_after_s <= 3600:
+            problems.append(("healthy_after_s", "must be 0–3600"))
+        if not 1 <= self.alarm_window <= 65535:
+            problems.append(("alarm_window", "must be 1–65535"))
         if not self.topic_prefix or any(c in self.topic_prefix for c in "#+"):
             problems.append(("topic_prefix", "must be non-empty and contain no '#' or '+'"))
         if not 5 <= self.keepalive_s <= 3600:
@@ -114,6 +124,9 @@ class StoreConfig:
     pressure_clear_fraction: float = 0.6  # … and cleared below this
     evict_to_fraction: float = 0.9  # once above max_bytes, evict down to this
     wal_max_bytes: int = 16 * 1024 * 1024
+    # Write budget (issue 12): readings share one commit per window, acknowledged rows are deleted in
+    # one transaction per window. 0 = every reading its own commit (the most durable, ~50 KB/message).
+    commit_window_s: float = 0.0
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -127,6 +140,8 @@ class StoreConfig:
             problems.append(("evict_to_fraction", "must be ≥ pressure_fraction and < 1"))
         if self.wal_max_bytes < 0:
             problems.append(("wal_max_bytes", "must be ≥ 0"))
+        if not 0 <= self.commit_window_s <= 10:
+            problems.append(("commit_window_s", "must be 0–10 s (readings lost at a power cut: this long)"))
         return problems
 
 

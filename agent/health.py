@@ -74,16 +74,31 @@ def health_body(
 
 
 def store_status(path: str | Path, max_bytes: int) -> dict[str, Any]:
-    """Read a store file directly, read-only (safe while the agent runs): `doseedge store status`."""
+    """Read a store file directly, read-only (safe while the agent runs): `doseedge store status`.
+
+    `integrity` is "ok" only for a readable SQLite store that passes `quick_check`; the CLI exits
+    non-zero otherwise (missing, unreadable, not SQLite). The path goes into a `file:` URI escaped
+    (`#`, `?`, `%` are URI syntax), so an odd name is read, never created or misparsed."""
     path = Path(path)
     if not path.exists():
-        return {"store": str(path), "exists": False}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        return {"store": str(path), "exists": False, "readable": False, "integrity": "missing"}
+    if not path.is_file():
+        return {"store": str(path), "exists": True, "readable": False, "integrity": "not a file"}
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return {"store": str(path), "exists": True, "readable": False, "integrity": str(exc)}
     try:
         stats = read_stats(db, time.time())
         (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
     except sqlite3.Error as exc:
-        return {"store": str(path), "exists": True, "readable": False, "error": str(exc)}
+        return {
+            "store": str(path),
+            "exists": True,
+            "readable": False,
+            "integrity": f"unreadable: {exc}",
+            "error": str(exc),
+        }
     finally:
         db.close()
     aside = sorted(p.name for p in path.parent.glob(f"{path.name}.corrupt-*") if p.suffix != "")

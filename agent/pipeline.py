@@ -31,7 +31,6 @@ from core.errors import StoreError
 from drivers.model import Reading
 
 log = logging.getLogger(__name__)
-MAX_UNSTORED = 10_000
 
 
 def alarm_out(base: dict[str, Any], notice: AlarmNotice) -> OutMessage:
@@ -78,11 +77,13 @@ class Pipeline:
         self.alarm_listeners: list[Callable[[AlarmNotice], None]] = []
         self.record_listeners: list[Callable[[RecordNotice], None]] = []
         self.counters: Counter[str] = Counter()
-        self._unstored: list[OutMessage] = []
         self._lost_alarm_ids: dict[str, str] = {}
         self._failed_monitors: dict[str, str] = {}  # monitor name → its monitor_failed alarm id
         self._lost_now: set[str] = set()  # lost in this run (the poller will say when it is back)
         self._state = StateWriter()  # procedure and alarm book, saved with every batch
+        self._window = config.store.commit_window_s  # readings wait at most this long for a commit
+        self._waiting: list[OutMessage] = []
+        self._waiting_since = 0.0
         self.store_ok = True
 
     @property
@@ -255,33 +256,60 @@ class Pipeline:
         self.store([self.alarm_message(notice)])
         return notice
 
-    def active_message(self) -> OutMessage:
-        """The retained `alarm/active` set (published after every change, and at start)."""
+    def active_message(self, watched: bool = True) -> OutMessage:
+        """The retained `alarm/active` set (published after every change, and at start). At a clean
+        stop it is published once more with `watched: false`: the set is what it was when the agent
+        stopped, and nothing watches it any more (a kill leaves it `true`: read it with …/status)."""
         self.alarm_book.changed = False
         self.counters["alarm_active"] += 1
-        body = {**self._base("doseedge.alarm_active.v1"), "alarms": self.alarm_book.snapshot()}
+        body = {
+            **self._base("doseedge.alarm_active.v1"),
+            "watched": watched,
+            "alarms": self.alarm_book.snapshot(),
+        }
         return OutMessage("alarm/active", body, Priority.ALARM, retain=True)
 
     def store(self, messages: list[OutMessage]) -> None:
+        """Commit (group commit) and wake the forwarder. Readings alone may wait up to
+        `[store] commit_window_s` to share one commit (the write budget, docs/store.md); anything else
+        (an alarm, a record, alarm/active, a command result) commits at once, with the readings waiting.
+        A store that refuses the write holds the messages itself, numbered and publishable
+        (agent/store/held.py): alarms still reach MQTT."""
         if self.alarm_book.changed:
             messages = [*messages, self.active_message()]
-        batch = self._unstored + messages
+        now = self.clock.monotonic()
+        if self._window > 0 and all(m.priority == Priority.READING for m in messages):
+            if not self._waiting:
+                self._waiting_since = now
+            self._waiting += messages
+            if now - self._waiting_since < self._window:
+                return
+            messages = []
+        self.flush(messages)
+
+    def flush_due(self) -> None:
+        """Commit readings that waited their window (the agent calls this a few times a window)."""
+        if self._waiting and self.clock.monotonic() - self._waiting_since >= self._window:
+            self.flush([])
+
+    def flush(self, messages: list[OutMessage] | None = None) -> None:
+        batch, self._waiting = [*self._waiting, *(messages or [])], []
+        readings_only = self._window > 0 and all(m.priority == Priority.READING for m in batch)
         try:
             state = self._state.rows(self)
-            self.outbox.append(batch, state=state)
+            self.outbox.append(batch, state=state, readings_only=readings_only)
         except StoreError as exc:
             self.counters["store_errors"] += 1
             if self.store_ok:
                 log.error("STORE FAILING, keeping messages in memory: %s", exc)
             self.store_ok = False
-            self._unstored = _trim(batch, MAX_UNSTORED)
-            self.counters["unstored_dropped"] += len(batch) - len(self._unstored)
+            self.counters["unstored_dropped"] = self.outbox.held.dropped
+            self.wake()
             return
         if not self.store_ok:
-            log.warning("store recovered; %d held messages written", len(self._unstored))
+            log.warning("store recovered; held messages written")
         self._state.written(self, state)
         self.store_ok = True
-        self._unstored = []
         self.wake()
 
 
@@ -291,17 +319,3 @@ def _counter_wraps(config: AgentConfig) -> dict[str, dict[str, float]]:
     if fluoro is None or not fluoro.dap_meter or fluoro.kap_counter_wrap_gy_cm2 <= 0:
         return {}
     return {fluoro.dap_meter: {"kap": fluoro.kap_counter_wrap_gy_cm2}}
-
-
-def _trim(held: list[OutMessage], limit: int) -> list[OutMessage]:
-    """The in-memory hold over its limit: drop the oldest readings first, then records; never an
-    alarm (the outbox's own eviction order, Priority in agent/store/messages.py)."""
-    excess = len(held) - limit
-    for priority in (Priority.RESULT, Priority.READING, Priority.RECORD):
-        if excess <= 0:
-            break
-        drop = {i for i, m in enumerate(held) if m.priority == priority}
-        drop = set(sorted(drop)[:excess])
-        held = [m for i, m in enumerate(held) if i not in drop]
-        excess -= len(drop)
-    return held

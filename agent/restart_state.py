@@ -18,7 +18,7 @@ and to rebase its monotonic times; a wall clock that went back gives an unknown 
 
 from __future__ import annotations
 
-__all__ = ["ALARMS_KEY", "CLOCK_KEY", "StateWriter", "resume"]
+__all__ = ["ALARMS_KEY", "CLOCK_KEY", "PROCEDURE_ALARMS_KEY", "StateWriter", "resume"]
 
 import json
 import logging
@@ -34,6 +34,9 @@ from agent.notices import AlarmNotice, Evaluation
 log = logging.getLogger(__name__)
 CLOCK_KEY = "procedure"  # {version, saved_at, fluoro}: written with every batch
 ALARMS_KEY = "alarms"  # the alarm book: written when it changed
+# The open procedure's alarm list, out of the `procedure` row so that row (written with every commit)
+# keeps a constant size however many alarms a long procedure raises; written when the list changes.
+PROCEDURE_ALARMS_KEY = "procedure_alarms"
 VERSION = 1
 KEPT = {"fluoro_trigger", "monitor_gap", "state_unreadable"}  # latching: acknowledgement clears them
 
@@ -56,19 +59,17 @@ class StateWriter:
 
     def __init__(self) -> None:
         self._written_revision = -1
+        self._written_alarms = ""
 
     def rows(self, pipeline: Pipeline) -> dict[str, str]:
         now_t, wall = pipeline.clock.monotonic(), pipeline.clock.wall()
         fluoro = pipeline.fluoro
-        rows = {
-            CLOCK_KEY: _json(
-                {
-                    "version": VERSION,
-                    "saved_at": wall.isoformat(),
-                    "fluoro": fluoro.snapshot(now_t) if fluoro is not None else None,
-                }
-            )
-        }
+        snapshot = fluoro.snapshot(now_t) if fluoro is not None else None
+        procedure = _open_procedure(snapshot)
+        alarms = _json({"alarms": procedure.pop("alarms", [])}) if procedure is not None else ""
+        rows = {CLOCK_KEY: _json({"version": VERSION, "saved_at": wall.isoformat(), "fluoro": snapshot})}
+        if alarms and alarms != self._written_alarms:  # the procedure's alarms: only when they change
+            rows[PROCEDURE_ALARMS_KEY] = alarms
         book = pipeline.alarm_book
         if book.revision != self._written_revision:
             current = fluoro.procedure.current if fluoro is not None else None
@@ -79,6 +80,15 @@ class StateWriter:
         """The rows were committed (the caller's append succeeded)."""
         if ALARMS_KEY in rows:
             self._written_revision = pipeline.alarm_book.revision
+        if PROCEDURE_ALARMS_KEY in rows:
+            self._written_alarms = rows[PROCEDURE_ALARMS_KEY]
+
+
+def _open_procedure(fluoro: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The open procedure inside a FluoroMonitor snapshot ({"procedure": {"procedure": …}}), if any."""
+    tracker = (fluoro or {}).get("procedure") or {}
+    found = tracker.get("procedure") if isinstance(tracker, dict) else None
+    return found if isinstance(found, dict) else None
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -98,6 +108,9 @@ def resume(pipeline: Pipeline, saved: dict[str, str]) -> Evaluation:
     try:
         data = json.loads(saved[CLOCK_KEY])
         data["alarms"] = json.loads(saved.get(ALARMS_KEY, "{}"))
+        procedure = _open_procedure(data.get("fluoro"))
+        if procedure is not None and "alarms" not in procedure:  # kept in its own row since issue 12
+            procedure["alarms"] = json.loads(saved.get(PROCEDURE_ALARMS_KEY, '{"alarms": []}'))["alarms"]
         if data.get("version") != VERSION:
             raise ValueError(f"state version {data.get('version')!r}, expected {VERSION}")
         return _resume(pipeline, data)

@@ -15,6 +15,7 @@ __all__ = [
     "DoseEdgeError",
     "DriverError",
     "FrameError",
+    "StartRefused",
     "StoreError",
     "TransportError",
 ]
@@ -56,6 +57,11 @@ class CommandError(DoseEdgeError):
 
 class StoreError(DoseEdgeError):
     """The local store could not write or read (disk full, read-only, corrupt)."""
+
+
+class StartRefused(DoseEdgeError):
+    """The agent must not start: another agent holds its store or a serial port, or the store path
+    is a directory. Unlike a StoreError (the agent runs on, in memory), this stops start-up."""
 
 
 @dataclass(frozen=True)

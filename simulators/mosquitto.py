@@ -10,7 +10,9 @@ from __future__ import annotations
 
 __all__ = ["MosquittoBroker", "MosquittoMissing", "find_mosquitto", "free_port"]
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -41,9 +43,12 @@ def free_port() -> int:
 
 
 class MosquittoBroker:
-    def __init__(self, port: int | None = None, listener_options: str = "", extra: str = "") -> None:
+    def __init__(
+        self, port: int | None = None, listener_options: str = "", extra: str = "", acl: str = ""
+    ) -> None:
         """`listener_options` go under the listener (TLS files); `extra` replaces anonymous access
-        (e.g. "allow_anonymous false\npassword_file …")."""
+        (e.g. "allow_anonymous false\npassword_file …"); `acl` is the text of an ACL file (e.g.
+        "topic deny t/+/+/reading/#\ntopic readwrite #": a broker that refuses one topic)."""
         self.binary = find_mosquitto()
         self.port = port or free_port()
         self.host = "127.0.0.1"
@@ -53,6 +58,11 @@ class MosquittoBroker:
         self._dir.chmod(0o777)
         self._process: subprocess.Popen[bytes] | None = None
         conf = self._dir / "mosquitto.conf"
+        acl_line = ""
+        if acl:
+            (self._dir / "acl").write_text(acl)
+            (self._dir / "acl").chmod(0o644)
+            acl_line = f"acl_file {self._dir}/acl\n"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
             f"{listener_options}"
@@ -62,6 +72,7 @@ class MosquittoBroker:
             "max_queued_messages 1000000\n"
             "max_inflight_messages 0\n"
             f"log_dest file {self._dir}/mosquitto.log\n"
+            f"{acl_line}"
         )
         self.conf = conf
 
@@ -85,6 +96,7 @@ class MosquittoBroker:
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
+            self.thaw()
             self._process.terminate()
             try:
                 self._process.wait(timeout=5)
@@ -92,6 +104,19 @@ class MosquittoBroker:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+
+    def freeze(self) -> None:
+        """SIGSTOP: the broker keeps its sockets open and answers nothing (a hung broker)."""
+        if self._process is not None:
+            os.kill(self._process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._process is not None:
+            os.kill(self._process.pid, signal.SIGCONT)
+
+    def log_text(self) -> str:
+        path = self._dir / "mosquitto.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def restart(self, down_s: float = 0.0) -> None:
         self.stop()

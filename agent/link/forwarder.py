@@ -6,7 +6,14 @@ recorded in the map before the loop can process its acknowledgement.
 
 Each window is filled (docs/store.md, "Replay"): alarms and records first, oldest first; then live
 readings (committed since the last connect); then backlog readings at no more than
-`replay_max_msg_s`, so a day of backlog never holds live traffic up.
+`replay_max_msg_s`, so a day of backlog never holds live traffic up. `alarm_window` slots of the window
+are for alarms only, so an alarm never waits behind readings or records the broker does not answer.
+
+Refused and unacknowledged messages (docs/store.md, "Refused and unacknowledged"): a message the broker
+refuses (reason ≥ 0x80) leaves the queue for the outbox's counted dead-letter table and is reported
+through `on_refused` (the agent raises `message_refused` once per topic); the oldest message in flight
+unacknowledged for `ack_timeout_s` makes `on_stalled` force a reconnect. Nothing is published between a
+connect and the loop learning about it (`_up`), so the first stored message is not sent twice.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from agent.store.outbox import Outbox, Priority, StoredMessage
+from core.errors import StoreError
 
 log = logging.getLogger(__name__)
-URGENT = (Priority.ALARM, Priority.RECORD, Priority.RESULT)
+AFTER_ALARMS = (Priority.RECORD, Priority.RESULT)  # then command results (evicted first, sent with records)
 READINGS = (Priority.READING,)
 
 
@@ -43,14 +51,29 @@ class Forwarder:
         window: int = 100,
         replay_max_msg_s: float = 10000.0,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        alarm_window: int = 10,
+        ack_timeout_s: float = 20.0,
+        delete_every_s: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.link = link
         self.window = window
+        self.alarm_window = max(1, min(alarm_window, window // 2))
+        self.ack_timeout_s = ack_timeout_s
         self.replay_max_msg_s = replay_max_msg_s
         self._monotonic = monotonic
-        self._in_flight: dict[int, tuple[int, float]] = {}  # mqtt mid -> (outbox row id, sent at)
+        self._in_flight: dict[int, tuple[int, float, int]] = {}  # mid -> (row id, sent at, priority)
         self._acked: list[int] = []
+        self.delete_every_s = delete_every_s  # acknowledged rows deleted in one transaction per window
+        self._acked_since = 0.0
+        self._refused: list[tuple[int, str]] = []  # (row id, broker's reason)
+        self._up = link.connected  # the loop has processed the connect (link.connected is set earlier)
+        self._stalled_at: float | None = None
+        self.on_refused: Callable[[StoredMessage, str], None] = lambda message, reason: None
+        self.on_stalled: Callable[[str], None] = lambda why: None
+        self.refused = 0
+        self.ack_timeouts = 0
         self._wake = asyncio.Event()
         self._live_from = outbox.next_id()  # rows below this id are backlog
         self._tokens = 0.0
@@ -67,6 +90,9 @@ class Forwarder:
     def state_from_thread(self, loop: asyncio.AbstractEventLoop, up: bool) -> None:
         loop.call_soon_threadsafe(self._state, up)
 
+    def refused_from_thread(self, loop: asyncio.AbstractEventLoop, mid: int, reason: str) -> None:
+        loop.call_soon_threadsafe(self._refuse, mid, reason)
+
     # loop thread
     def wake(self) -> None:
         self._wake.set()
@@ -74,14 +100,23 @@ class Forwarder:
     def _ack(self, mid: int) -> None:
         entry = self._in_flight.pop(mid, None)
         if entry is not None:
-            row, sent = entry
+            row, sent, _ = entry
             self.latencies_s.append(self._monotonic() - sent)
             self._acked.append(row)
+            self._stalled_at = None
+            self._wake.set()
+
+    def _refuse(self, mid: int, reason: str) -> None:
+        entry = self._in_flight.pop(mid, None)
+        if entry is not None:
+            self._refused.append((entry[0], reason))
             self._wake.set()
 
     def _state(self, up: bool) -> None:
         # After a disconnect nothing in flight is known to be delivered: send it again (at-least-once).
         self._in_flight.clear()
+        self._up = up
+        self._stalled_at = None
         if up:
             self._live_from = self.outbox.next_id()
         self._wake.set()
@@ -111,8 +146,13 @@ class Forwarder:
         return int(self._tokens)
 
     def _next_batch(self, room: int) -> list[StoredMessage]:
-        busy = {row for row, _ in self._in_flight.values()}
-        batch = self.outbox.pending(room, busy, priorities=URGENT)
+        busy = {entry[0] for entry in self._in_flight.values()} | set(self._acked)
+        busy |= {row for row, _ in self._refused}
+        batch = self.outbox.pending(room, busy, priorities=(Priority.ALARM,))
+        others = sum(1 for entry in self._in_flight.values() if entry[2] != Priority.ALARM)
+        room = min(room, len(batch) + max(0, self.window - self.alarm_window - others))
+        if len(batch) < room:
+            batch += self.outbox.pending(room - len(batch), busy, priorities=AFTER_ALARMS)
         if len(batch) < room:
             batch += self.outbox.pending(room - len(batch), busy, priorities=READINGS, min_id=self._live_from)
         budget = min(room - len(batch), self._replay_budget())
@@ -123,14 +163,40 @@ class Forwarder:
             batch += backlog
         return batch
 
-    def pump(self) -> int:
-        """Delete what was acknowledged, then publish up to the window. Returns messages published."""
-        if self._acked:
-            acked, self._acked = self._acked, []
-            self.outbox.delete(acked)
-            self.acknowledged += len(acked)
-        if not self.link.connected:
+    def _delete_due(self, force: bool) -> bool:
+        return bool(self._acked) and (force or self.delete_every_s <= 0)
+
+    def pump(self, force_delete: bool = False) -> int:
+        """Delete what was acknowledged (every `delete_every_s`; meanwhile not sent again), then
+        publish up to the window. Returns messages published."""
+        if self._acked and self.delete_every_s > 0:  # deleted with the next commit (write budget)
+            if not self.outbox.deferred:
+                self._acked_since = self._monotonic()
+            self.outbox.defer_delete(self._acked)
+            self.acknowledged += len(self._acked)
+            self._acked = []
+        if self.outbox.deferred and (
+            force_delete or self._monotonic() - self._acked_since >= 2 * self.delete_every_s
+        ):
+            try:  # no commit came to take them: their own transaction
+                self.outbox.delete(list(self.outbox.deferred))
+            except StoreError as exc:
+                log.debug("delete of acknowledged rows deferred: %s", exc)
+        if self._delete_due(force_delete):
+            try:  # a store that refuses the delete keeps the ids here: not sent again meanwhile
+                self.outbox.delete(self._acked)
+                self.acknowledged += len(self._acked)
+                self._acked = []
+            except StoreError as exc:
+                log.debug("delete of acknowledged rows deferred: %s", exc)
+        if self._refused:
+            try:
+                self._dead_letter()
+            except StoreError as exc:
+                log.debug("dead-lettering deferred: %s", exc)
+        if not (self._up and self.link.connected):
             return 0
+        self._check_stalled()
         room = self.window - len(self._in_flight)
         if room <= 0:
             return 0
@@ -140,10 +206,38 @@ class Forwarder:
             mid = self.link.publish(message.topic, message.payload, message.qos, message.retain)
             if mid is None:
                 break
-            self._in_flight[mid] = (message.id, now)
+            self._in_flight[mid] = (message.id, now, message.priority)
             sent += 1
         self.published += sent
         return sent
+
+    def _dead_letter(self) -> None:
+        reasons = dict(self._refused)
+        moved = self.outbox.dead_letter(reasons)
+        self._refused = []
+        for message in moved:
+            self.refused += 1
+            try:
+                self.on_refused(message, reasons[message.id])
+            except Exception:
+                log.exception("on_refused failed")
+
+    def _check_stalled(self) -> None:
+        """No acknowledgement for `ack_timeout_s` on a live connection: force a reconnect (once per
+        timeout), since keep-alive can take minutes to notice a link that swallows replies."""
+        if not self._in_flight:
+            return
+        now = self._monotonic()
+        oldest = min(sent for _, sent, _ in self._in_flight.values())
+        since = max(oldest, self._stalled_at or oldest)
+        if now - since >= self.ack_timeout_s:
+            self._stalled_at = now
+            self.ack_timeouts += 1
+            why = f"{len(self._in_flight)} messages unacknowledged for {now - oldest:.0f} s"
+            try:
+                self.on_stalled(why)
+            except Exception:
+                log.exception("on_stalled failed")
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -153,14 +247,14 @@ class Forwarder:
                 log.exception("forwarder pump failed")
                 sent = 0
             self._wake.clear()
-            if sent and self.link.connected:
+            if sent and self._up and self.link.connected:
                 await asyncio.sleep(0)
                 continue
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=0.05 if self._backlog_waiting() else 0.5)
             except TimeoutError:
                 pass
-        self.pump()
+        self.pump(force_delete=True)
 
     def _backlog_waiting(self) -> bool:
-        return self.link.connected and self._tokens < 1 and self._live_from > 1
+        return self._up and self.link.connected and self._tokens < 1 and self._live_from > 1

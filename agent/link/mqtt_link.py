@@ -6,7 +6,13 @@
   (agent/link/backoff.py); a watchdog thread rebuilds the client and the thread if the loop stops turning;
 - `…/status` is retained: birth `online` on every connect, last-will `offline`;
 - QoS 1, in-flight window and outgoing queue bounded (`max_inflight`, `max_queued_messages`);
-- reports PUBACKs by message id through `on_ack` (the outbox deletes only then);
+- reports PUBACKs by message id through `on_ack` (the outbox deletes only then), and a refusal (PUBACK or
+  PUBREC reason ≥ 0x80, e.g. 0x87 "not authorized" from an ACL) through `on_refused`: never as an ack;
+- back-off resets only once a connection stayed up `healthy_after_s` (a broker that accepts CONNECT and
+  then drops us is retried slower and slower, not 13 times a second); `kick()` forces a reconnect (the
+  forwarder calls it when acknowledgements stop coming on a live connection);
+- a clean `stop()` publishes `offline` with a fresh timestamp, then sends DISCONNECT (the broker discards
+  the last will, so the retained status is ours, not the will's stale one);
 - TLS with CA verification and optional client certificate; username/password from a file, never logged;
   TLS and authentication failures at ERROR with their cause, once per distinct cause;
 - callbacks never raise: an exception inside a paho callback would end its loop.
@@ -72,6 +78,7 @@ class MqttLink:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.on_ack: Callable[[int], None] = lambda mid: None
+        self.on_refused: Callable[[int, str], None] = lambda mid, reason: None
         self.on_state: Callable[[bool], None] = lambda up: None
         self.on_command: Callable[[str, bytes, bool], None] = lambda name, payload, retained: None
         self.reconnects = 0
@@ -79,10 +86,14 @@ class MqttLink:
         self.last_error = ""
         self.protocol = "3.1.1" if config.protocol == "3.1.1" else "5"
         self._ever_connected = False
+        self._stopping = False
         self._refused_version = False
         self._logged_cause = ""
         self._connack_refused = False
         self._attempt = 0
+        self._up_since: float | None = None  # monotonic time of the last CONNACK (network thread)
+        self._kick = threading.Event()
+        self.kicks = 0
         self._beat = time.monotonic()
         self._generation = 0
         self._client = self._build()
@@ -133,6 +144,7 @@ class MqttLink:
 
     def start(self) -> None:
         self._stop.clear()
+        self._stopping = False
         self._start_loop()
         self._watchdog = threading.Thread(target=self._watch, name="mqtt-watchdog", daemon=True)
         self._watchdog.start()
@@ -176,12 +188,19 @@ class MqttLink:
                     first = False
                 while self._current(generation):
                     self._beat = time.monotonic()
+                    self._note_healthy()
+                    if self._kick.is_set():
+                        self._kick.clear()
+                        client.disconnect()
+                        client.loop(timeout=0.1)
+                        break
                     if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
                         break
             except Exception as exc:  # OSError, ssl errors, a broken CONNACK: never end the thread
                 self._failed(exc)
             if self._refused_version and self._fallback(generation):
                 return
+            self._up_since = None
             self._mark_down()
             self._pause(
                 backoff_s(self._attempt, self.config.reconnect_min_s, self.config.reconnect_max_s, self._rand)
@@ -203,6 +222,25 @@ class MqttLink:
         if cause != self._logged_cause:
             self._logged_cause = cause
             log.error("MQTT connection to %s:%s failed: %s", self.config.host, self.config.port, cause)
+
+    def _note_healthy(self) -> None:
+        """Reset the back-off only after the connection stayed up `healthy_after_s`."""
+        since = self._up_since
+        if since is not None and self._attempt and time.monotonic() - since >= self.config.healthy_after_s:
+            self._attempt = 0
+
+    def kick(self, why: str) -> None:
+        """Drop the connection and reconnect (with back-off): called from any thread."""
+        if self.connected:
+            log.error("MQTT reconnect forced: %s", why)
+            self.kicks += 1
+            self.last_error = why
+            self._kick.set()
+
+    @property
+    def attempt(self) -> int:
+        """Reconnect attempts since the last healthy connection (the back-off exponent)."""
+        return self._attempt
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -257,11 +295,17 @@ class MqttLink:
                 log.exception("error in on_state")
 
     def stop(self) -> None:
+        """Clean stop: `offline` (fresh timestamp, retained), then DISCONNECT while the network thread
+        still turns, so the broker drops the last will instead of publishing its stale body."""
         client = self._client
         if self.connected:
             info = client.publish(self._status_topic, self._status("offline"), qos=1, retain=True)
             deadline = time.monotonic() + 2.0
             while not info.is_published() and self.connected and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self._stopping = True
+            client.disconnect()
+            while self.connected and time.monotonic() < deadline + 1.0:
                 time.sleep(0.01)
         self._stop.set()
         for thread in (self._thread, self._watchdog):
@@ -301,7 +345,7 @@ class MqttLink:
             if self._ever_connected:
                 self.reconnects += 1
             self._ever_connected = True
-            self._attempt = 0
+            self._up_since = time.monotonic()
             client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
             # MQTT 5: keep the retain flag on live delivery too, so a retained command is always seen
             # as one and refused (agent/commands/auth.py); 3.1.1 flags it on (re)subscription only.
@@ -320,6 +364,7 @@ class MqttLink:
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         try:
             was = self._connected.is_set()
+            self._up_since = None
             self._mark_down()
             said = self._connack_refused  # the CONNACK already gave the cause
             if not was and not self._stop.is_set() and reason.is_failure and not said:
@@ -329,7 +374,7 @@ class MqttLink:
                     else "a TLS port? set tls_ca_file"
                 )
                 self._log_cause(f"closed before the broker accepted it ({reason}): {hint}")
-            if was and not self._stop.is_set():
+            if was and not self._stop.is_set() and not self._stopping:
                 self.last_error = f"disconnected: {reason}"
                 log.warning("lost broker %s:%s (%s); retrying", self.config.host, self.config.port, reason)
         except Exception:
@@ -338,7 +383,8 @@ class MqttLink:
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         try:
             if reason is not None and getattr(reason, "is_failure", False):
-                log.error("broker rejected message %s: %s", mid, reason)
+                log.error("broker refused message %s: %s", mid, reason)
+                self.on_refused(mid, str(reason))
                 return
             self.on_ack(mid)
         except Exception:

@@ -1,5 +1,10 @@
 """The outbox's bound (docs/store.md, "what happens when full"): used bytes, the thresholds, eviction.
 
+`max_bytes` bounds the database *and* its WAL: `wal_budget` of it is kept for the WAL, whose automatic
+checkpoint runs at half that budget and which is truncated back to it (agent/store/recovery.py
+`connect`), so the pages of the database get `max_bytes − wal_budget`. Before issue 12 the WAL was
+not counted and checkpointed at ~4 MB: it alone filled a small volume.
+
 `store_pressure` is raised at `pressure_fraction` of `max_bytes`, before anything is evicted; above
 `max_bytes` the oldest readings go first, then records, down to `evict_to_fraction`. Alarms are never
 evicted. These functions run inside the outbox's append transaction.
@@ -7,7 +12,7 @@ evicted. These functions run inside the outbox's append transaction.
 
 from __future__ import annotations
 
-__all__ = ["EVICTABLE", "evict", "limit_bytes", "used_bytes"]
+__all__ = ["EVICTABLE", "evict", "limit_bytes", "used_bytes", "wal_budget"]
 
 import sqlite3
 from collections.abc import Callable
@@ -25,6 +30,11 @@ def used_bytes(db: sqlite3.Connection, page_size: int) -> int:
     return int((pages - free) * page_size)
 
 
+def wal_budget(config: StoreConfig) -> int:
+    """Bytes of `max_bytes` kept for the WAL: an eighth, at most `wal_max_bytes`, at least 32 KiB."""
+    return max(32 * 1024, min(config.wal_max_bytes, config.max_bytes // 8))
+
+
 def limit_bytes(config: StoreConfig, which: str) -> float:
     fraction = {
         "pressure": config.pressure_fraction,
@@ -32,7 +42,7 @@ def limit_bytes(config: StoreConfig, which: str) -> float:
         "evict_to": config.evict_to_fraction,
         "max": 1.0,
     }[which]
-    return fraction * config.max_bytes
+    return fraction * (config.max_bytes - wal_budget(config))
 
 
 def evict(

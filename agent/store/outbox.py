@@ -28,11 +28,14 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from agent.config import StoreConfig
-from agent.store.bound import EVICTABLE, evict, limit_bytes, used_bytes
+from agent.store.bound import wal_budget
+from agent.store.deadletter import move_to_dead_letter
+from agent.store.held import Held
 from agent.store.messages import (
     AlarmFactory,
     OutMessage,
@@ -41,16 +44,21 @@ from agent.store.messages import (
     StoredMessage,
     plain_alarm,
 )
-from agent.store.recovery import COLUMNS, Recovery, open_or_recover
+from agent.store.recovery import COLUMNS, open_or_recover
+from agent.store.seqmark import SeqMark, skipped_message
+from agent.store.stats import file_size, read_stats
+from agent.store.store_alarms import StoreAlarms
 from core.errors import StoreError
 
 log = logging.getLogger(__name__)
+SYNC_LAG_S = 5.0  # readings-only commits are fsynced at least this often (docs/store.md, write budget)
+PROBE_HELD = 64  # a store refusing writes with this many held: retry with the new messages alone first
 # The agent's own state (open procedure, alarm book: agent/restart_state.py), one JSON row per key,
 # written in the same transaction as the messages it goes with, so the two never disagree after a kill.
 STATE_SCHEMA = "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
-class Outbox:
+class Outbox(StoreAlarms):
     def __init__(
         self,
         path: str | Path,
@@ -62,176 +70,174 @@ class Outbox:
         self.config = config or StoreConfig(path=str(path))
         self._alarm = alarm
         self._wall = wall
-        self._held: list[OutMessage] = []  # store alarms waiting for a store that accepts writes
+        self.held = Held()  # messages the store refused, numbered, publishable (agent/store/held.py)
+        self.deferred: set[int] = set()  # acknowledged rows, deleted with the next commit
+        self._lazy = False  # the connection is at synchronous=NORMAL (readings-only commits)
+        self._synced_at = 0.0
         self.failing = ""  # last write error while the store refuses writes
         self._failing_alarm_id = ""
-        self._failing_cleared: OutMessage | None = None
         self.over_bound = False
+        self._next_seq = 1
+        self._mark = SeqMark(self.path) if str(path) != ":memory:" else None
         try:
-            self._db, self.recovery = open_or_recover(self.path, self.config.wal_max_bytes)
+            self._db, self.recovery = open_or_recover(self.path, wal_budget(self.config))
             (self._page_size,) = self._db.execute("PRAGMA page_size").fetchone()
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)")
             self._db.execute(STATE_SCHEMA)
             if self.recovery is not None:
-                self._restore(self.recovery)
+                self._restore(self.recovery)  # numbering continues above the mark: no skip to announce
+            else:
+                self._next_seq = self._start_seq()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
 
+    def _start_seq(self) -> int:
+        """Continue `seq` above anything that may have been handed out (agent/store/seqmark.py)."""
+        (db_next,) = self._db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()
+        if self._mark is None:
+            return int(db_next)
+        start, reason = self._mark.start(int(db_next))
+        if reason:
+            log.error("STORE SEQ SKIPPED %d–%d (%s): rows may be lost", db_next, start - 1, reason)
+            self._db.execute("BEGIN IMMEDIATE")
+            self._next_seq = start
+            self._insert([skipped_message(int(db_next), start, reason, self._wall())])
+            self._db.execute("COMMIT")
+            return self._next_seq
+        return start
+
     # ------------------------------------------------------------------ writing
 
-    def append(self, messages: list[OutMessage], state: dict[str, str] | None = None) -> list[StoredMessage]:
+    def append(
+        self, messages: list[OutMessage], state: dict[str, str] | None = None, *, readings_only: bool = False
+    ) -> list[StoredMessage]:
         """Commit all `messages` in one transaction (group commit) and return them as stored.
 
-        `state` (key → JSON text) is written in the same transaction: see `load_state`."""
-        if not messages and not self._held and not state:
+        `state` (key → JSON text) is written in the same transaction: see `load_state`. If the store
+        refuses the write, the messages are held in memory, numbered and publishable, a `store_failing`
+        alarm is raised with them, and StoreError is raised; the next append writes them first.
+        `readings_only` (the pipeline's commit window): the commit is not fsynced (synchronous=NORMAL)
+        unless the last fsynced one is `SYNC_LAG_S` old; any other commit is fsynced and makes the ones
+        before it durable too (the WAL is written in order)."""
+        if not messages and not self.held and not state:
             return []
-        batch = self._held + messages
+        lazy = readings_only and self._wall() - self._synced_at < SYNC_LAG_S
+        if lazy != self._lazy:
+            self._db.execute(f"PRAGMA synchronous={'NORMAL' if lazy else 'FULL'}")
+            self._lazy = lazy
+        if not lazy:
+            self._synced_at = self._wall()
+        probe = bool(self.failing) and len(self.held) >= PROBE_HELD and not self.held.unnumbered
+        numbered, unnumbered = ([], []) if probe else self.held.take()  # a large hold: try the new first
+        next_seq = self._next_seq
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            if self.failing:
-                if self._failing_cleared is None:
-                    self._failing_cleared = self._store_alarm(
-                        "store_failing", "cleared", "warning", "The record store writes again"
-                    )
-                batch.append(self._failing_cleared)
-            stored = self._insert(batch)
+            deleted = list(self.deferred)
+            if deleted:
+                self._delete_rows(deleted)
+            stored = self._insert_held(numbered) + self._insert(unnumbered + messages)
             if state:
                 self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", state.items())
             stored += self._enforce_bound()
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             self._rollback()
-            self._write_failed(exc)
+            self._next_seq = next_seq
+            self.held.numbered.update({m.id: m for m in numbered})
+            self._write_failed(exc, unnumbered + messages)
             raise StoreError(f"store append failed ({self.path}): {exc}") from exc
-        if self.failing:
+        self.deferred.difference_update(deleted)
+        if self.failing:  # cleared with the time the store wrote again, in its own transaction
             log.warning("store %s accepts writes again", self.path)
-        self._held, self.failing, self._failing_cleared = [], "", None
+            self.failing = ""
+            cleared = self._store_alarm(
+                "store_failing", "cleared", "warning", "The record store writes again"
+            )
+            try:
+                stored += self.append([cleared])  # and what was held, in the same transaction
+            except StoreError:
+                pass  # held with its time; the batch above is committed
         return stored
+
+    def _number(self, message: OutMessage, row_id: int, now: float) -> StoredMessage:
+        seq = self._next_seq
+        self._next_seq += 1
+        record_id = str(uuid.uuid4())
+        body = {**message.body, "seq": seq, "record_id": record_id}
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        prio = int(message.priority)
+        return StoredMessage(
+            row_id, seq, record_id, prio, message.topic, message.qos, payload, message.retain, now
+        )
 
     def _insert(self, messages: list[OutMessage]) -> list[StoredMessage]:
-        (seq,) = self._db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()
+        if not messages:
+            return []
+        if self._mark is not None:
+            self._mark.cover(self._next_seq + len(messages))
         now = self._wall()
-        stored: list[StoredMessage] = []
-        for message in messages:
-            record_id = str(uuid.uuid4())
-            body = {**message.body, "seq": seq, "record_id": record_id}
-            payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            row = (seq, record_id, int(message.priority), message.topic, message.qos, payload)
-            cursor = self._db.execute(
-                f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*row, int(message.retain), now),
-            )
+        return self._insert_held([self._number(m, 0, now) for m in messages])
+
+    def _insert_held(self, messages: list[StoredMessage]) -> list[StoredMessage]:
+        """Insert numbered messages (new ones, or held ones keeping their seq and record_id)."""
+        stored = []
+        for m in messages:
+            row = (m.seq, m.record_id, m.priority, m.topic, m.qos, m.payload, int(m.retain), m.created_s)
+            cursor = self._db.execute(f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             assert cursor.lastrowid is not None
-            stored.append(StoredMessage(cursor.lastrowid, *row, message.retain, now))
-            seq += 1
-        self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (seq,))
+            stored.append(replace(m, id=cursor.lastrowid))
+        if messages:
+            self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self._next_seq,))
         return stored
 
-    def _write_failed(self, exc: sqlite3.Error) -> None:
+    def _write_failed(self, exc: Exception, messages: list[OutMessage]) -> None:
         if not self.failing:
             log.error("STORE REFUSES WRITES (%s): %s", self.path, exc)
-            self._held.append(
+            messages = [
                 self._store_alarm(
                     "store_failing",
                     "raised",
                     "high",
                     "The record store cannot write (disk full or read-only): records held in memory",
                     {"error": str(exc), "store": str(self.path)},
-                )
-            )
+                ),
+                *messages,
+            ]
         self.failing = str(exc)
+        now = self._wall()
+        reserved = self._mark.reserved if self._mark is not None else 2**62
+        self.held.hold(messages, lambda m, i: self._number(m, i, now) if self._next_seq < reserved else None)
+
+    def dead_letter(self, reasons: dict[int, str]) -> list[StoredMessage]:
+        """Move messages the broker refused out of the queue (agent/store/deadletter.py)."""
+        try:
+            return move_to_dead_letter(self._db, reasons, self.held, self._wall(), self._count)
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"store dead-letter failed ({self.path}): {exc}") from exc
 
     def delete(self, ids: list[int]) -> None:
+        ids = self.held.forget(ids)
         if not ids:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
-            if self._alarm_id("store_pressure") and self.used_bytes() < self._limit("clear"):
-                self._insert([self._store_alarm("store_pressure", "cleared", "warning", "store below bound")])
+            self._delete_rows(ids)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(f"store delete failed ({self.path}): {exc}") from exc
+        self.deferred.difference_update(ids)
 
-    # ------------------------------------------------------------------ bound (agent/store/bound.py)
+    def defer_delete(self, ids: list[int]) -> None:
+        """Acknowledged rows: deleted in the next append's transaction (no commit of their own: the
+        write budget), or by `delete(list(deferred))` when no append comes. Not sent again meanwhile."""
+        self.deferred.update(self.held.forget(ids))
 
-    def used_bytes(self) -> int:
-        return used_bytes(self._db, self._page_size)
-
-    def _limit(self, which: str) -> float:
-        return limit_bytes(self.config, which)
-
-    def _enforce_bound(self) -> list[StoredMessage]:
-        """Inside the append transaction: raise store_pressure, then evict if over the bound."""
-        stored: list[StoredMessage] = []
-        used = self.used_bytes()
-        if used >= self._limit("pressure") and not self._alarm_id("store_pressure"):
-            alarm = self._store_alarm(
-                "store_pressure",
-                "raised",
-                "warning",
-                "The record store is nearly full: oldest readings will be dropped, then records",
-                {"used_bytes": used, "max_bytes": self.config.max_bytes},
-            )
-            stored += self._insert([alarm])
-        if used > self._limit("max"):
-            used = evict(self._db, used, self._limit("evict_to"), self._page_size, self._count)
-            over = used > self._limit("max")
-            if over and not self.over_bound:
-                log.error("store %s over its bound with alarms only (%d bytes)", self.path, used)
-            self.over_bound = over
-        return stored
-
-    # ------------------------------------------------------------------ store alarms
-
-    def _alarm_id(self, alarm_type: str) -> str:
-        row = self._db.execute("SELECT alarm_id FROM store_alarms WHERE alarm_type=?", (alarm_type,))
-        found = row.fetchone()
-        return str(found[0]) if found else ""
-
-    def _store_alarm(
-        self, alarm_type: str, state: str, severity: str, message: str, details: dict[str, Any] | None = None
-    ) -> OutMessage:
-        """Build a store alarm; raise/clear pairs share an alarm_id (kept in the store when possible)."""
-        if alarm_type == "store_failing":  # the store cannot be written: keep the id in memory
-            if state == "raised" or not self._failing_alarm_id:
-                self._failing_alarm_id = str(uuid.uuid4())
-            alarm_id = self._failing_alarm_id
-        elif state == "raised":
-            alarm_id = str(uuid.uuid4())
-            self._db.execute("INSERT OR REPLACE INTO store_alarms VALUES (?, ?)", (alarm_type, alarm_id))
-        else:
-            alarm_id = self._alarm_id(alarm_type) or str(uuid.uuid4())
-            self._db.execute("DELETE FROM store_alarms WHERE alarm_type=?", (alarm_type,))
-        return self._alarm(StoreAlarm(alarm_id, alarm_type, state, severity, message, details or {}))
-
-    def _restore(self, recovery: Recovery) -> None:
-        """Fill a fresh store with what a damaged one still held, and say so with an alarm."""
-        next_seq = recovery.next_seq or int(self._wall() * 1000) * 1000  # never go back
-        self._db.execute("BEGIN IMMEDIATE")
-        self._db.executemany(
-            f"INSERT OR IGNORE INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            recovery.rows,
-        )
-        self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (next_seq,))
-        details = {
-            "problem": recovery.problem,
-            "moved_to": recovery.moved_to,
-            "rows_salvaged": len(recovery.rows),
-            "rows_rejected": recovery.rejected,
-            "next_seq": next_seq,
-        }
-        raised = self._store_alarm(
-            "store_recovered",
-            "raised",
-            "high",
-            "The record store was damaged: moved aside, readable rows kept, fresh store started",
-            details,
-        )
-        self._insert([raised])
-        self._db.execute("DELETE FROM store_alarms WHERE alarm_type='store_recovered'")
-        self._db.execute("COMMIT")
+    def _delete_rows(self, ids: list[int]) -> None:
+        self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+        if self._alarm_id("store_pressure") and self.used_bytes() < self._limit("clear"):
+            self._insert([self._store_alarm("store_pressure", "cleared", "warning", "store below bound")])
 
     # ------------------------------------------------------------------ reading
 
@@ -244,19 +250,23 @@ class Outbox:
         min_id: int = 0,
         below_id: int | None = None,
     ) -> list[StoredMessage]:
-        """Oldest first within priority, skipping ids already in flight; optionally an id range."""
-        exclude = exclude or set()
+        """Oldest first within priority, skipping ids already in flight; optionally an id range.
+        Messages held in memory (negative ids) come after the stored ones of their priority."""
+        exclude = (exclude or set()) | self.deferred
         marks = ",".join("?" * len(priorities))
         rows = self._db.execute(
             f"SELECT id, {COLUMNS} FROM outbox WHERE priority IN ({marks}) AND id >= ? AND id < ?"
             " ORDER BY priority, id LIMIT ?",
             (*priorities, min_id, below_id if below_id is not None else 2**63 - 1, limit + len(exclude)),
         ).fetchall()
-        return [
+        found = [
             StoredMessage(i, seq, rid, prio, topic, qos, payload, bool(retain), created)
             for i, seq, rid, prio, topic, qos, payload, retain, created in rows
             if i not in exclude
         ][:limit]
+        if self.held.numbered and below_id is None:
+            found = sorted(found + self.held.pending(priorities, exclude), key=lambda m: m.priority)
+        return found[:limit]
 
     def next_id(self) -> int:
         """The row id the next append will get at the earliest (AUTOINCREMENT never reuses)."""
@@ -276,12 +286,28 @@ class Outbox:
         return {
             **read_stats(self._db, self._wall()),
             "max_bytes": self.config.max_bytes,
+            "wal_bytes": file_size(Path(f"{self.path}-wal")),
+            "wal_budget_bytes": wal_budget(self.config),
             "over_bound": self.over_bound,
             "failing": self.failing,
         }
 
-    def close(self) -> None:
+    def close(self) -> int:
+        """Close; returns how many messages were still held in memory (lost: the caller says so)."""
+        if self.deferred:
+            try:
+                self.delete(list(self.deferred))
+            except StoreError:
+                pass  # sent again after the restart: at-least-once
+        if self.held:
+            try:
+                self.append([])
+            except StoreError:
+                pass
+        if self._mark is not None and not self.held:
+            self._mark.close(self._next_seq)
         self._db.close()
+        return len(self.held)
 
     def _count(self, key: str, n: int) -> None:
         self._db.execute(
@@ -294,23 +320,3 @@ class Outbox:
             self._db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
-
-
-def read_stats(db: sqlite3.Connection, now_s: float) -> dict[str, Any]:
-    """The store's own figures, from any connection (also a read-only one: `doseedge store status`)."""
-    depth = {p.name.lower(): 0 for p in Priority}
-    for priority, count in db.execute("SELECT priority, COUNT(*) FROM outbox GROUP BY priority"):
-        depth[Priority(priority).name.lower()] = int(count)
-    row = db.execute("SELECT created_s FROM outbox ORDER BY id LIMIT 1").fetchone()
-    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-    (page_size,) = db.execute("PRAGMA page_size").fetchone()
-    active = [r[0] for r in db.execute("SELECT alarm_type FROM store_alarms")]
-    return {
-        "depth": depth,
-        "unsent": sum(depth.values()),
-        "oldest_unsent_age_s": round(now_s - row[0], 3) if row and row[0] else 0.0,
-        "evicted": {p.name.lower(): int(meta.get(f"evicted_{p.name.lower()}", 0)) for p in EVICTABLE},
-        "next_seq": int(meta.get("next_seq", 1)),
-        "used_bytes": used_bytes(db, page_size),
-        "pressure": "store_pressure" in active,
-    }

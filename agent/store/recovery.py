@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agent.store.header import repaired_copy
 from agent.store.private import private_dir, private_file, tighten
+from core.errors import StartRefused
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     seq INTEGER NOT NULL UNIQUE,
-    record_id TEXT NOT NULL UNIQUE,
+    record_id TEXT NOT NULL,
     priority INTEGER NOT NULL,
     topic TEXT NOT NULL,
     qos INTEGER NOT NULL,
@@ -36,7 +38,21 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, id);
 CREATE TABLE IF NOT EXISTS store_alarms (alarm_type TEXT PRIMARY KEY, alarm_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letter (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    record_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    refused_s REAL NOT NULL
+);
 """
+# 1 KiB pages: a commit rewrites whole pages in the WAL, and a reading touches a handful of them, so
+# small pages cut the bytes written per message ~2× against 4 KiB (docs/decisions.md, write budget).
+# record_id has no index of its own (it did until issue 12): a UUID key dirtied a random index page per
+# message, and the store never looks a row up by record_id (consumers de-duplicate on it).
+PAGE_SIZE = 1024
 COLUMNS = "seq, record_id, priority, topic, qos, payload, retain, created_s"
 SALVAGE_CHUNK = 1000
 SALVAGE_EMPTY_CHUNKS = 20  # stop after this many id ranges with nothing readable
@@ -57,10 +73,15 @@ class Recovery:
 
 
 def connect(path: Path, wal_max_bytes: int) -> sqlite3.Connection:
+    """Open in WAL mode, synchronous FULL; checkpoint at half of `wal_max_bytes` (the WAL's share of
+    the bound, agent/store/bound.py `wal_budget`) and truncate the WAL back to it after a checkpoint."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a new file
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(f"PRAGMA journal_size_limit={int(wal_max_bytes)}")
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    db.execute(f"PRAGMA wal_autocheckpoint={max(4, int(wal_max_bytes) // 2 // int(page_size))}")
     db.executescript(SCHEMA)
     columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
     if "retain" not in columns:  # stores written before the retain flag existed
@@ -175,6 +196,8 @@ def open_or_recover(path: Path, wal_max_bytes: int) -> tuple[sqlite3.Connection,
     """
     if str(path) == ":memory:":
         return connect(path, wal_max_bytes), None
+    if path.is_dir():  # a misconfigured path: never move someone's directory aside
+        raise StartRefused(f"store path {path} is a directory: name a file inside it")
     private_dir(path.parent)
     private_file(path)  # 0600 before SQLite opens it: its -wal and -shm get the same mode
     tighten(path)  # files left by an older install
@@ -187,6 +210,10 @@ def open_or_recover(path: Path, wal_max_bytes: int) -> tuple[sqlite3.Connection,
     private_file(path)
     recovery = Recovery(problem, str(moved))
     _salvage(moved, recovery)
+    repaired = repaired_copy(moved) if not recovery.rows else None
+    if repaired is not None:  # the header was damaged, the pages may not be
+        _salvage(repaired, recovery)
+        repaired.unlink(missing_ok=True)
     log.error(
         "STORE DAMAGED (%s): moved to %s, %d rows salvaged, starting a fresh store",
         problem,

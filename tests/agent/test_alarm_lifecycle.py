@@ -110,6 +110,7 @@ def test_alarm_active_is_retained_on_the_broker(tmp_path: Path, broker: Mosquitt
         forwarder = Forwarder(station.outbox, link)
         loop = asyncio.get_running_loop()
         link.on_ack = lambda mid: forwarder.ack_from_thread(loop, mid)
+        link.on_state = lambda up: forwarder.state_from_thread(loop, up)  # as the agent wires it
         link.start()
         for _ in range(250):
             forwarder.pump()

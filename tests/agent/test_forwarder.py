@@ -72,3 +72,18 @@ def test_nothing_is_deleted_without_its_puback_and_a_disconnect_resends(tmp_path
     forwarder.pump()
     assert outbox.depth() == 2
     assert [body["n"] for _, body in link.sent[3:]] == [0, 2], "unacknowledged ones sent again"
+
+
+def test_nothing_is_published_before_the_loop_learns_of_the_connect(tmp_path: Path) -> None:
+    """paho sets `connected` on its thread before the forwarder's `_state(True)` runs on the loop;
+    a pump in between used to publish the first stored message, then send it again after the reset."""
+    outbox = Outbox(tmp_path / "o.sqlite")
+    outbox.append([OutMessage("alarm", {"n": 1}, Priority.ALARM)])
+    link = FakeLink()
+    link.connected = False
+    forwarder = Forwarder(outbox, link, window=10)
+    link.connected = True  # CONNACK on paho's thread; the loop has not run _state(True) yet
+    assert forwarder.pump() == 0
+    deliver(forwarder, states=(True,))
+    forwarder.pump()
+    assert [body["n"] for _, body in link.sent] == [1], "sent once"

@@ -199,3 +199,25 @@ def tls_round_trip(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         bad.stop()
         broker.cleanup()
     assert "s3cret-pw" not in caplog.text and "not-it" not in caplog.text
+
+
+def test_clean_stop_sends_offline_then_disconnect_so_the_stale_will_is_dropped(
+    broker: MosquittoBroker,
+) -> None:
+    built = iter(range(1_000_000))
+    link = MqttLink(
+        MqttConfig(port=broker.port), ROOT, "clean-stop", lambda state: {"state": state, "n": next(built)}
+    )
+    link.start()
+    assert wait(lambda: link.connected)
+    watcher = Subscriber(broker.host, broker.port, f"{ROOT}/status", client_id="status-watch")
+    link.stop()
+    marker = Subscriber(broker.host, broker.port, f"{ROOT}/marker", client_id="marker")
+    marker.client.publish(f"{ROOT}/status-marker", b"{}", qos=1).wait_for_publish(5)
+    assert wait(lambda: "clean-stop" in broker.log_text() and "disconnected." in broker.log_text())
+    assert watcher.wait_for(lambda w: any(b["state"] == "offline" for b in w.bodies("/status")))
+    offline = [b for b in watcher.bodies("/status") if b["state"] == "offline"]
+    assert [b["n"] for b in offline if b["n"] == 0] == [], "the last will (built at connect) never came"
+    assert len(offline) == 1 and offline[0]["n"] > 0
+    watcher.close()
+    marker.close()

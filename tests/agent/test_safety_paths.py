@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sqlite3
 import struct
 from collections import Counter
 from datetime import datetime
@@ -16,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-import agent.pipeline as pipeline_module
+import agent.store.held as held_module
 from agent.config import parse_config
 from agent.console import Console
 from agent.notices import AlarmNotice, Evaluation
 from agent.pipeline import Pipeline
 from agent.poller import DevicePoller
-from agent.store.outbox import Outbox, OutMessage, StoredMessage
-from core.errors import StoreError, TransportError
+from agent.store.outbox import Outbox, StoredMessage
+from core.errors import TransportError
 from drivers.model import Measurement, Reading
 from drivers.ptw_diamentor import PtwDiamentorConfig
 from tests.fakes import FakeClock
@@ -64,12 +65,12 @@ class Driver:
 class FlakyOutbox(Outbox):
     """A real outbox whose writes can be made to fail, as a full or read-only disk does."""
 
-    failing = False
+    inject_failure = False
 
-    def append(self, messages: list[OutMessage], state: dict[str, str] | None = None) -> list[StoredMessage]:
-        if self.failing:
-            raise StoreError("disk I/O error")
-        return super().append(messages, state=state)
+    def _insert_held(self, messages: list[StoredMessage]) -> list[StoredMessage]:
+        if self.inject_failure:
+            raise sqlite3.OperationalError("disk I/O error")
+        return super()._insert_held(messages)
 
 
 def make_pipeline(tmp_path: Path) -> tuple[Pipeline, FlakyOutbox, FakeClock]:
@@ -183,17 +184,21 @@ def test_a_failing_alarm_listener_does_not_lose_the_alarm(tmp_path: Path) -> Non
 def test_the_in_memory_hold_drops_readings_never_alarms(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline_module, "MAX_UNSTORED", 20)
+    monkeypatch.setattr(held_module, "MAX_HELD", 20)
     pipeline, outbox, clock = make_pipeline(tmp_path)
-    outbox.failing = True
+    outbox.inject_failure = True
     pipeline.on_availability("dap1", False, "silent")  # an alarm, then many readings, all unstored
     for i in range(50):  # 0.24 Gy·cm²/min from the counter: below any level
         pipeline.on_reading(kap_reading(i * 0.001))
         clock.advance(0.25)
-    outbox.failing = False
+    outbox.inject_failure = False
     pipeline.on_reading(kap_reading(0.05))
 
-    assert [a["type"] for a in stored_alarms(outbox)] == ["device_lost"]
+    assert [a["type"] for a in stored_alarms(outbox)] == [
+        "store_failing",
+        "device_lost",
+        "store_failing",
+    ], "raised, the held alarm, cleared"
     assert pipeline.counters["unstored_dropped"] > 0
 
 

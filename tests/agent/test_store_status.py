@@ -31,7 +31,7 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_store_status_reads_the_file_directly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = config_file(tmp_path)
-    assert main(["store", "status", "-c", str(config)]) == 0
+    assert main(["store", "status", "-c", str(config)]) == 1, "a missing store is not a healthy one"
     assert json.loads(capsys.readouterr().out)["exists"] is False
     store = load_config(config).store
     outbox = Outbox(store.path, store)

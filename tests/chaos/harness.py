@@ -132,6 +132,14 @@ def received_seqs(subscriber: Subscriber) -> set[int]:
     return {b["seq"] for b in subscriber.bodies("") if "seq" in b and "record_id" in b}
 
 
+def skipped_seqs(subscriber: Subscriber) -> set[int]:
+    """The seqs announced as skipped on store/seq_skipped (never assigned, or lost with the store)."""
+    ranges = [
+        b for b in subscriber.bodies("/store/seq_skipped") if b.get("schema") == "doseedge.seq_skipped.v1"
+    ]
+    return {seq for b in ranges for seq in range(b["from_seq"], b["to_seq"] + 1)}
+
+
 def wait_until(predicate: Any, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
