@@ -48,6 +48,9 @@ class InstanceLocks:
     def take_device(self, device: Path, what: str) -> None:
         """Hold an exclusive lock on a serial device node (opened without becoming its controlling tty)."""
         fd = os.open(device, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        if not os.isatty(fd):  # not a serial line (e.g. /dev/null in a test config): nothing to share
+            os.close(fd)
+            return
         if self._lock(fd, what, device):
             raise StartRefused(f"{what} is in use by another doseedge agent (or program): {HINT}")
 

@@ -100,8 +100,9 @@ async def drain(outbox: Outbox, broker: MosquittoBroker, window: int, replay: fl
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="backlogs 0 and 1 000: the test suite's run")
     args = parser.parse_args()
-    backlogs = [0, 10_000, 100_000] if args.quick else [0, 100_000, 1_000_000]
+    backlogs = [0, 1_000] if args.smoke else [0, 10_000, 100_000] if args.quick else [0, 100_000, 1_000_000]
     with tempfile.TemporaryDirectory(prefix="doseedge-bench-") as tmp:
         path = Path(tmp) / "outbox.sqlite"
         outbox = Outbox(path, StoreConfig(path=str(path), max_bytes=BIG))
