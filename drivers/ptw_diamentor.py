@@ -1,8 +1,8 @@
 """PTW DIAMENTOR DAP (KAP) meter over RS-232.
 
 Protocol source and confidence: medium-high. PyMeasure's `pymeasure/instruments/ptw/ptwDIAMENTOR.py`
-and its wire-level tests, plus PTW's RS-232 convention of the MULTIDOS/UNIDOS manuals
-(shared/reference/devices.md). 9600 8N1, telegrams end CR LF, strict request/response.
+and its wire-level tests, plus PTW's RS-232 convention of the MULTIDOS/UNIDOS manuals.
+9600 8N1, telegrams end CR LF, strict request/response.
 
 - `PTW` → `CRS x.xx` (firmware id); `U` → `U<n>` DAP unit (1 cGy·cm², 2 Gy·cm², 3 µGy·m², 4 R·cm²);
 - `M` → `M<dap>,<dap_rate>,<minutes>,<seconds>,…` (later fields undocumented, kept raw);
