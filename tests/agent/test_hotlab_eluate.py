@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.clock import iso_utc
-from agent.commands.router import CommandRouter
 from tests.agent.hotlab_fixtures import Bench, activity
+from tests.fakes import LocalRouter
 
 # Tc-99m over Mo-99: the ratio grows by exp((ln2/6.0067 h − ln2/65.976 h) · t) = 10.5 %/h.
 GROWTH_PER_H = 0.693147 / 6.0067 - 0.693147 / 65.976
@@ -19,13 +19,13 @@ GROWTH_PER_H = 0.693147 / 6.0067 - 0.693147 / 65.976
 @pytest.fixture
 def bench(tmp_path: Path) -> Bench:
     b = Bench(tmp_path)
-    b.monitor.register_commands(router := CommandRouter())
+    b.monitor.register_commands(router := LocalRouter())
     b.router = router  # type: ignore[attr-defined]
     return b
 
 
 def eluate(bench: Bench, **args: object) -> dict[str, object]:
-    router: CommandRouter = bench.router  # type: ignore[attr-defined]
+    router: LocalRouter = bench.router  # type: ignore[attr-defined]
     return router.dispatch("hotlab_eluate", json.dumps(args).encode())
 
 

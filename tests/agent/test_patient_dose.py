@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.commands.router import CommandRouter
 from agent.config import parse_config
 from agent.fluoro.commands import register_fluoro_commands
 from agent.fluoro.patients import PatientLedger
@@ -18,7 +17,7 @@ from agent.pseudonym import Pseudonymiser
 from agent.store.outbox import Outbox
 from tests.agent.pty_room import PtyRoom, script, shipped
 from tests.agent.room import carm_toml
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, LocalRouter
 
 # carm-room.toml: Ka,r = KAP ÷ the assumed 40 cm², so 100 Gy·cm² is 2.5 Gy at the reference point.
 KAP_FOR_2_5_GY = 100.0
@@ -105,13 +104,13 @@ def test_a_different_patient_named_by_the_operator_starts_from_their_own_total()
     assert "kar_notification" not in room.triggers()
 
 
-def station(tmp_path: Path) -> tuple[Pipeline, CommandRouter, Outbox]:
+def station(tmp_path: Path) -> tuple[Pipeline, LocalRouter, Outbox]:
     key = tmp_path / "pseudonym.key"
     config = parse_config(carm_toml(f'pseudonym_key_path = "{key}"'))
     clock = FakeClock()
     outbox = Outbox(tmp_path / "outbox.sqlite")
     pipeline = Pipeline(config, outbox, clock, lambda: None)
-    router = CommandRouter()
+    router = LocalRouter()
     register_fluoro_commands(router, pipeline, clock)
     return pipeline, router, outbox
 
