@@ -16,28 +16,14 @@ The time base of `dap_rate` is not documented publicly: the DIAMENTOR displays D
 second, so the driver assumes seconds and makes it configurable (`dap_rate_time_base_s`) **[check]**.
 
 Layout: `PtwDiamentorConfig` (frozen), the pure codec (drivers/ptw_diamentor_codec.py:
-`encode_command`, `decode_line`, `parse_*`, and the device-side `format_*` the simulator uses; its
-names are re-exported here), `to_measurements` (canonical units), and `PtwDiamentor`, which only
-moves bytes over an injected transport. `ACTIONS` (end of module) lists what cmd/device_command may run.
+`encode_command`, `decode_line`, `parse_*`, and the device-side `format_*` the simulator uses),
+`to_measurements` (canonical units), and `PtwDiamentor`, which only moves bytes over an injected
+transport. `ACTIONS` (end of module) lists what cmd/device_command may run.
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "ACTIONS",
-    "DAP_UNITS",
-    "DapUnit",
-    "DiamentorSample",
-    "PtwDiamentor",
-    "PtwDiamentorConfig",
-    "decode_line",
-    "encode_command",
-    "format_measurement",
-    "parse_measurement",
-    "parse_reply",
-    "parse_unit",
-    "parse_value",
-]
+__all__ = ["ACTIONS", "PtwDiamentor", "PtwDiamentorConfig", "to_measurements"]
 
 import time
 from collections import Counter
@@ -56,7 +42,6 @@ from drivers.ptw_diamentor_codec import (
     DiamentorSample,
     decode_line,
     encode_command,
-    format_measurement,
     parse_measurement,
     parse_reply,
     parse_unit,

@@ -11,7 +11,8 @@ from agent.config import FluoroscopyConfig
 from agent.fluoro.monitor import FluoroMonitor
 from agent.notices import AlarmNotice, RecordNotice
 from drivers.model import Measurement, Reading
-from drivers.ptw_diamentor import DAP_UNITS, PtwDiamentorConfig, parse_measurement, to_measurements
+from drivers.ptw_diamentor import PtwDiamentorConfig, to_measurements
+from drivers.ptw_diamentor_codec import DAP_UNITS, parse_measurement
 from limits.dosimetry import Geometry
 from limits.levels import load_rate_levels
 from limits.trigger_levels import load_trigger_set
