@@ -42,6 +42,7 @@ SECTIONS: tuple[tuple[str, type[Any], str], ...] = (
     ("[auth]", AuthConfig, "Who may send commands: senders, roles, age and rate limits (docs/security.md)."),
     ("[web]", WebConfig, "The operator view, a local web page (docs/web.md). Optional: off by default."),
     ("[dicom]", DicomConfig, "DICOM dose reports read and written (docs/dicom.md). Optional."),
+    ("[auth]", AuthConfig, "Signed MQTT commands: senders, replay limits (docs/security.md). Optional."),
 )
 
 _UNITS = (  # key suffix → unit, longest first

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.app import Agent  # noqa: E402
 from agent.config import parse_config  # noqa: E402
-from drivers.ptw_diamentor import decode_line, parse_measurement  # noqa: E402
+from drivers.ptw_diamentor_codec import decode_line, parse_measurement  # noqa: E402
 from limits.dosimetry import esak_rate_mgy_min  # noqa: E402
 from simulators.mosquitto import MosquittoBroker  # noqa: E402
 from simulators.procedure import Procedure  # noqa: E402

@@ -1,6 +1,6 @@
 """Biodex Atomlab 500 dose calibrator: the generic line driver with the `atomlab500` profile.
 
-Protocol source and confidence: **high for framing only** (shared/reference/devices.md): 19200 8N1
+Protocol source and confidence: **high for framing only** (Biodex Atomlab 500 operator's manual): 19200 8N1
 over a null-modem cable, commands ASCII terminated by CR, replies end CR LF, `^C` (0x03) or `1`
 returns the current activity reading. The **report layout is not public**: it lives in the
 profile config/profiles/atomlab500.toml (confidence low, marked [check]), so a site whose unit

@@ -1,8 +1,8 @@
 """Capintec CRC-25R / CRC-55tR activimeter (dose calibrator) over RS-232.
 
 Protocol source and confidence: **high**. The instrument firmware published by the manufacturer's
-parent, `smirza-mirion/crc_emulator` (`firmware/CRC-25R_Calib/PCComm_25.c`, `Headers/crc.h`),
-summarised in shared/reference/devices.md. 9600 8N1, no flow control, polling only.
+parent, `smirza-mirion/crc_emulator` (`firmware/CRC-25R_Calib/PCComm_25.c`, `Headers/crc.h`).
+9600 8N1, no flow control, polling only.
 
 Transaction: host sends `@`, device answers `$O#`, host sends one frame, device answers one frame.
 The frame format and the firmware's quirks are in the pure codec, drivers/capintec_codec.py.

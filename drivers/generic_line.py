@@ -3,7 +3,7 @@
 Protocol source and confidence: **whatever the profile says** — each profile names its own source
 and confidence (`[profile]` table), and that is copied into every reading's device_info. The
 driver itself implements only the framing and checksum conventions listed in
-shared/reference/devices.md ("Generic driver model"): line (CR, LF, CR LF), start/end delimited
+the generic driver model (docs/drivers.md): line (CR, LF, CR LF), start/end delimited
 with resync, fixed length; checksums none, Capintec, sum8, xor8, LRC, CRC-16/Modbus, Spellman
 7-bit; request/response or streaming; regex (named groups) or fixed-column parsing; unit and
 error tables.

@@ -1,6 +1,6 @@
 """What every driver hands to the agent: a normalised reading in canonical units.
 
-Canonical units (reference/devices.md): KAP Gy·cm², KAP rate Gy·cm²/min, air kerma mGy,
+Canonical units (the generic driver model of docs/drivers.md): KAP Gy·cm², KAP rate Gy·cm²/min, air kerma mGy,
 air-kerma rate mGy/min, time s, activity MBq. The raw value and unit are kept beside the
 canonical one so a physicist can re-derive every number.
 """

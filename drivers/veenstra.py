@@ -1,6 +1,6 @@
 """Veenstra activimeters: VIK-202 (request/response) and VDC-404 (line stream).
 
-Protocol source and confidence (shared/reference/devices.md):
+Protocol source and confidence (Veenstra VIK-202 / VDC-404 RS-232 descriptions):
 - **VIK-202 — medium.** 9600 8N1; commands `!<cmd>` + CR; replies are lines starting with `>`;
   settings answer `>OK`. `!R` → activity in **Bq**; `!F<code>` selects a nuclide factor (`!F236`
   Tc-99m, `!F762` F-18, `!F447` I-131, `!F618` I-123, `!F587` Cs-137); `!GV` software version, the

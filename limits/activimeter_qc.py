@@ -1,7 +1,8 @@
 """Activimeter quality control, pure: constancy, accuracy, linearity, background and zero.
 
-Dosimetry reference §5: constancy daily with a long-lived check source, action level ±10 % (±5 %
-warning, AAPM TG-181 [check]). Constancy is a test of the instrument against ITSELF: the expected
+Activimeter QC practice (AAPM TG-181; IAEA TRS-454): constancy daily with a long-lived check
+source, action level ±10 % (±5 % warning, AAPM TG-181 [check]). Constancy is a test of the
+instrument against ITSELF: the expected
 value is the instrument's own acceptance reading of that source on that nuclide setting, decay-
 corrected (so a calibrator reading a steady +6 % passes every day and a change of 6 % is caught),
 and it is made on every setting used clinically (an error in the Tc-99m calibration factor is

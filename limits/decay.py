@@ -1,4 +1,4 @@
-"""Radioactive decay: A(t) = A0 · exp(−ln2 · Δt / T½)  (shared/reference/dosimetry.md §5).
+"""Radioactive decay: A(t) = A0 · exp(−ln2 · Δt / T½).
 
 Half-lives are cited data (limits/data/half-lives.toml), never literals in code. Times are
 seconds; Δt may be negative (correcting a measurement back to an earlier reference time).

@@ -1,4 +1,4 @@
-"""Pure evaluator of the fluoroscopy entrance dose-rate guidance level (seed Table 4).
+"""Pure evaluator of the fluoroscopy entrance dose-rate guidance level (the regulation's Table 4).
 
 `evaluate(state, sample, table, policy) -> (state, events)` has no I/O and no clock of its own:
 time comes in the sample (monotonic seconds), so tests drive it with plain numbers.

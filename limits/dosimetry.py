@@ -1,8 +1,8 @@
 """From what a DAP meter measures to what the fluoroscopy guidance levels speak of.
 
-shared/reference/dosimetry.md §3:
+Inverse square and backscatter as in NCRP 168 and IAEA practice; the regulation's Table 4 level is ESAK:
   K_ref rate  = KAP rate / field area at the reference plane            (KAP is invariant with distance)
-  ESAK rate   = K_ref rate × (d_ref / d_entrance)² × BSF × T_table     (seed: "in air with backscatter")
+  ESAK rate   = K_ref rate × (d_ref / d_entrance)² × BSF × T_table  (Table 4 note a: with backscatter)
 
 A meter's KAP and Ka,r are first multiplied by the room's calibration factors from commissioning
 (`kap_calibration`, `kar_calibration`: the reference dosimeter's value ÷ the meter's, in this room,

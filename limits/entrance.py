@@ -1,4 +1,4 @@
-"""Entrance-surface air-kerma rate from whatever the room measures (shared/reference/dosimetry.md §3).
+"""Entrance-surface air-kerma rate from whatever the room measures (NCRP 168; IEC 60601-2-43).
 
 Three inputs, best first:
 - a Ka,r rate (air kerma at the interventional reference point, no backscatter), from the console
@@ -16,7 +16,7 @@ Three inputs, best first:
   Less copper than at calibration raises it: the rate is flagged `filtration_below_calibration`.
                             K_ref  = K(1 m) × (100 cm / d_ref)²
 Then, for all three:        ESAK   = K_ref × (d_ref / d_entrance)² × BSF × T_table
-(the seed's Table 4 level is « in air with backscatter »: BSF yes, tissue factor no).
+(the regulation's Table 4 level is « in air with backscatter »: BSF yes, tissue factor no).
 
 Every factor is returned with the value so it is stored with the record and can be re-derived.
 """

@@ -152,7 +152,7 @@ def check_table5(activity_mbq: float, match: Table5Match) -> Finding:
 def paediatric_activity_mbq(
     card: PaediatricCard, pharma: CardRadiopharmaceutical, weight_kg: float
 ) -> tuple[float, dict[str, Any]]:
-    """EANM card: baseline × multiple(weight row, class), never below the minimum (dosimetry.md §5)."""
+    """EANM paediatric dosage card (2016): baseline × multiple(weight row, class), never below the minimum."""
     row = card.row_for(pharma.card_class, weight_kg)
     computed = pharma.baseline_mbq * row.multiple
     activity = max(computed, pharma.minimum_mbq)

@@ -23,7 +23,7 @@ class CardRow:
     weight_kg: float
     weight_max_kg: float  # the card's ranged rows (52–54 kg …) carry their upper end here
     multiple: float
-    given_by_reference: bool  # class B rows quoted by the reference; all others are [check]
+    given_by_reference: bool  # class B rows from a reviewed quotation of the card; all others are [check]
 
 
 @dataclass(frozen=True)

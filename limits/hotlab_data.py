@@ -64,7 +64,7 @@ class Table5Match:
     rows: tuple[Table5Row, ...]
     set_aside: tuple[int, ...] = ()
     reason: str = ""
-    read_as: str = ""  # a chemical form matched through an alias, e.g. the seed's «globuline 3» as MAG3
+    read_as: str = ""  # a chemical form matched through an alias, e.g. the order's «globuline 3» as MAG3
 
     @property
     def max_activity_mbq(self) -> float:

@@ -6,8 +6,8 @@ every request, so a scripted hot-lab session can drive them. Nuclides are writte
 way (`Tc-99m`, `F-18`, `Cs-137`). Two simple sources ship here; richer sessions implement the same
 protocol elsewhere.
 
-Half-lives from shared/reference/dosimetry.md §5 (Tc-99m 6.0067 h, F-18 109.77 min, I-131
-8.0252 d, Cs-137 30.08 y).
+Half-lives as in limits/data/half-lives.toml, DDEP/NNDC evaluated values (Tc-99m 6.0067 h,
+F-18 109.77 min, I-131 8.0252 d, Cs-137 30.08 y).
 """
 
 from __future__ import annotations

@@ -17,12 +17,12 @@ import os
 import select
 import threading
 import time
-import tty
 from dataclasses import dataclass
 
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.settings import Settings
 from simulators.bridge_hal import FakeHal
+from simulators.pty_device import PtyEnds
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def demo_scenario(loop: bool = True) -> Scenario:
 DEMO_SETTINGS = Settings(mgy_min_per_cps=0.01, background_cps=2.0)
 
 
-class BridgeSimulator:
+class BridgeSimulator(PtyEnds):
     baudrate = 115200
 
     def __init__(
@@ -118,11 +118,7 @@ class BridgeSimulator:
     # ------------------------------------------------------------ pty and loop
 
     def start(self) -> str:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        self._master, self._slave = master, slave
-        self.path = os.ttyname(slave)
-        self._running.set()
+        self._open_pty()
         self._write(self.board.hello())
         self._thread = threading.Thread(target=self._run, name=f"bridge {self.path}", daemon=True)
         self._thread.start()
@@ -166,17 +162,3 @@ class BridgeSimulator:
         self.hal.feed_watchdog()
         self.board = Bridge(self.hal, self.settings)
         self._write(self.board.hello())
-
-    def unplug(self) -> None:
-        self._running.clear()
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._master = self._slave = None
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1.0)
-
-    stop = unplug

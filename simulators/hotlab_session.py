@@ -21,7 +21,7 @@ import math
 import zlib
 from dataclasses import dataclass
 
-TC99M_HALF_LIFE_S = 6.0067 * 3600  # limits/data/half-lives.toml (dosimetry.md §5)
+TC99M_HALF_LIFE_S = 6.0067 * 3600  # limits/data/half-lives.toml (DDEP/NNDC)
 CS137_HALF_LIFE_S = 30.08 * 365.25 * 86400
 
 

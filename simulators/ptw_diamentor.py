@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import FrameError
-from drivers.ptw_diamentor import DAP_UNITS, decode_line, encode_command, format_measurement
+from drivers.ptw_diamentor_codec import DAP_UNITS, decode_line, encode_command, format_measurement
 from simulators.procedure import Procedure
 from simulators.pty_device import PtyDevice
 

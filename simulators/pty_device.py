@@ -7,7 +7,7 @@ SerialException a pulled USB adapter gives.
 
 from __future__ import annotations
 
-__all__ = ["PtyDevice"]
+__all__ = ["PtyDevice", "PtyEnds"]
 
 import os
 import select
@@ -17,7 +17,40 @@ from collections import deque
 from collections.abc import Callable
 
 
-class PtyDevice:
+class PtyEnds:
+    """The two ends of a pseudo-terminal and the thread serving the master, for every simulator on a pty:
+    opening them raw, and `unplug()` (also `stop()`), which closes both ends and joins the thread."""
+
+    path: str
+    _master: int | None
+    _slave: int | None
+    _thread: threading.Thread | None
+    _running: threading.Event
+
+    def _open_pty(self) -> str:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        self._master, self._slave = master, slave
+        self.path = os.ttyname(slave)
+        self._running.set()
+        return self.path
+
+    def unplug(self) -> None:
+        self._running.clear()
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._master = self._slave = None
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=1.0)
+
+    stop = unplug
+
+
+class PtyDevice(PtyEnds):
     def __init__(self, handle: Callable[[bytes], tuple[int, list[bytes]]]) -> None:
         """`handle(buffer) -> (consumed, replies)` is the device model, fed with what the host sent."""
         self._handle = handle
@@ -29,11 +62,7 @@ class PtyDevice:
         self.write_log: deque[tuple[float, bytes]] = deque(maxlen=100_000)
 
     def start(self) -> str:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        self._master, self._slave = master, slave
-        self.path = os.ttyname(slave)
-        self._running.set()
+        self._open_pty()
         self._thread = threading.Thread(target=self._serve, name=f"pty {self.path}", daemon=True)
         self._thread.start()
         return self.path
@@ -93,17 +122,3 @@ class PtyDevice:
             if getattr(termios, f"B{rate}", None) == speed:
                 return rate
         return None
-
-    def unplug(self) -> None:
-        self._running.clear()
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._master = self._slave = None
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1.0)
-
-    stop = unplug

@@ -80,7 +80,7 @@ def test_simulate_without_a_name_lists_the_simulators() -> None:
 def test_simulate_at_a_fixed_link_path(tmp_path: Path) -> None:
     import serial
 
-    from drivers.ptw_diamentor import encode_command
+    from drivers.ptw_diamentor_codec import encode_command
 
     link = tmp_path / "dap"
     process = subprocess.Popen(

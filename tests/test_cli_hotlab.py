@@ -48,7 +48,8 @@ def test_an_override_is_cited_as_station_configuration() -> None:
     assert "OVERDUE today" in lines[0]
     (action,) = [line for line in lines if "constancy_action_fraction" in line]
     assert "0.08" in action
-    assert "station configuration [hotlab].constancy_action_fraction (default 0.1: dosimetry.md §5" in action
+    cited = "station configuration [hotlab].constancy_action_fraction (default 0.1: activimeter QC practice"
+    assert f"{cited} (AAPM TG-181, IAEA TRS-454)" in action
 
 
 def test_hotlab_demo_runs_sends_the_context_over_mqtt_and_prints_the_alarm(

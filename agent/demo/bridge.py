@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from agent.app import Agent
-from agent.config import load_config
 from agent.demo.diamentor import broker_answers, run_then_close
+from agent.demo.options import demo_config
 from agent.demo.sender import demo_key
 from core.signing import SenderKey
 from simulators.bridge import BridgeSimulator, demo_scenario
@@ -52,9 +52,7 @@ async def _run(
 
 
 def run_bridge_demo(config_path: Path, duration_s: float | None, mqtt: tuple[str, int] | None) -> int:
-    config = load_config(config_path)
-    if mqtt is not None:
-        config = config.with_mqtt(*mqtt)
+    config = demo_config(config_path, mqtt)
     simulator = BridgeSimulator(demo_scenario(loop=duration_s is not None and duration_s > SCENARIO_S))
     pty = simulator.start()
     config = config.with_device_port("bridge", pty)

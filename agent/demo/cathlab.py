@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TextIO
 
 from agent.app import Agent
-from agent.config import load_config
 from agent.demo.cathlab_room import CathlabSimulators
 from agent.demo.diamentor import broker_answers, run_then_close
 from agent.demo.keyring import DemoKeyring
+from agent.demo.options import demo_config
 from agent.demo.sender import demo_key
 from agent.notices import RecordNotice
 
@@ -59,11 +59,7 @@ def run_cathlab_demo(
     mqtt: tuple[str, int] | None,
     web: tuple[str, int] | None = None,
 ) -> int:
-    config = load_config(config_path)
-    if mqtt is not None:
-        config = config.with_mqtt(*mqtt)
-    if web is not None:
-        config = config.with_web(*web)
+    config = demo_config(config_path, mqtt, web)
     keyring = DemoKeyring()
     room = CathlabSimulators(config)
     config = room.start()

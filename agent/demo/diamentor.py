@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from agent.app import Agent
-from agent.config import load_config
 from agent.demo.keyring import DemoKeyring
+from agent.demo.options import demo_config
 from agent.demo.sender import demo_key, signed_command
 from core.signing import SenderKey
 from simulators.procedure import demo_procedure
@@ -49,11 +49,7 @@ def run_demo(
     mqtt: tuple[str, int] | None,
     web: tuple[str, int] | None = None,
 ) -> int:
-    config = load_config(config_path)
-    if mqtt is not None:
-        config = config.with_mqtt(*mqtt)
-    if web is not None:
-        config = config.with_web(*web)
+    config = demo_config(config_path, mqtt, web)
     keyring = DemoKeyring()
     fluoro = config.fluoroscopy
     assert fluoro is not None, "the demo config needs a [fluoroscopy] table"

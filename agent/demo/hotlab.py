@@ -24,9 +24,9 @@ from typing import Any
 
 from agent.app import Agent
 from agent.clock import iso_utc
-from agent.config import load_config
 from agent.demo.diamentor import broker_answers
 from agent.demo.keyring import DemoKeyring
+from agent.demo.options import demo_config
 from agent.demo.sender import demo_key, signed_command
 from agent.hotlab.view import record_line
 from core.signing import SenderKey
@@ -152,11 +152,7 @@ def run_hotlab_demo(
     mqtt: tuple[str, int] | None,
     web: tuple[str, int] | None = None,
 ) -> int:
-    config = load_config(config_path)
-    if mqtt is not None:
-        config = config.with_mqtt(*mqtt)
-    if web is not None:
-        config = config.with_web(*web)
+    config = demo_config(config_path, mqtt, web)
     keyring = DemoKeyring()
     hotlab = config.hotlab
     assert hotlab is not None, "the hot-lab demo config needs a [hotlab] table"

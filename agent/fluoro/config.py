@@ -30,7 +30,7 @@ class FluoroscopyConfig:
     dap_meter: str = ""  # device giving kap / kap_rate (or air_kerma / air_kerma_rate)
     generator: str = ""  # device giving kvp, tube_current, pulse_rate, pulse_width, field_area, mode
     tube_output: TubeOutput | None = None  # per-room calibration, needed to use generator parameters
-    tissue_to_air: float = 1.06  # f in the PSD estimate (1.02–1.06, dosimetry.md §3)
+    tissue_to_air: float = 1.06  # f in the PSD estimate (1.02–1.06, ICRU 74 / IAEA TRS-457)
     procedure_idle_s: float = 900.0  # a procedure closes after this long without beam
     kap_counter_wrap_gy_cm2: float = 0.0  # 0 = the meter's KAP counter is not known to wrap
     mode: Literal["normal", "high_level", "acquisition"] = "normal"

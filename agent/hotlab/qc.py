@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from agent.alarm_latch import AlarmLatch
 from agent.clock import iso_utc
 from agent.hotlab.config import SITE, HotlabConfig, resolve_policy
-from agent.hotlab.context import parse_time
+from agent.hotlab.qc_input import parse_linearity_points, parse_reference_source
 from agent.hotlab.store import HotlabStore
 from agent.notices import Evaluation, RecordNotice
 from core.errors import CommandError
@@ -81,37 +81,7 @@ class QcDesk:
 
     # --- commands -------------------------------------------------------------------------------
     def register_source(self, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            raw = args.get("acceptance_readings", [])
-            if not isinstance(raw, list):
-                raise TypeError("acceptance_readings must be a list of {setting, reading_mbq, measured_at}")
-            acceptance = tuple(
-                qc.AcceptanceReading(
-                    str(a["setting"]),
-                    float(a["reading_mbq"]),
-                    parse_time(a["measured_at"], "acceptance_readings[].measured_at"),
-                )
-                for a in raw
-            )
-            source = qc.ReferenceSource(
-                str(args["serial"]),
-                str(args["nuclide"]),
-                float(args["certified_activity_mbq"]),
-                parse_time(args["certified_at"], "certified_at"),
-                acceptance,
-            )
-        except KeyError as exc:
-            raise CommandError(
-                f"missing key {exc.args[0]!r} (serial, nuclide, certified_activity_mbq, certified_at)"
-            ) from exc
-        except (TypeError, ValueError) as exc:
-            raise CommandError(f"bad reference source: {exc}") from exc
-        if source.nuclide not in self.data.half_lives:
-            raise CommandError(f"no half-life for {source.nuclide!r}: cannot decay-correct this source")
-        if source.certified_activity_mbq <= 0 or any(a.reading_mbq <= 0 for a in source.acceptance):
-            raise CommandError("certified_activity_mbq and every acceptance reading_mbq must be > 0")
-        if len({a.setting for a in source.acceptance}) != len(source.acceptance):
-            raise CommandError("acceptance_readings name a setting twice")
+        source = parse_reference_source(args, self.data.half_lives)
         self.store.put_source(source)
         return {"source": source.as_document(), "sources": len(self.store.sources())}
 
@@ -159,16 +129,7 @@ class QcDesk:
     def _linearity(
         self, args: dict[str, Any], source: qc.ReferenceSource, operator: str | None, wall: datetime
     ) -> tuple[dict[str, Any], Evaluation]:
-        raw = args.get("points")
-        if not isinstance(raw, list) or len(raw) < 3:
-            raise CommandError("linearity needs points: a list of at least 3 {at, measured_mbq}")
-        try:
-            times = [parse_time(p["at"], "points[].at") for p in raw]
-            values = [float(p["measured_mbq"]) for p in raw]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CommandError(f"bad linearity point: {exc}") from exc
-        t0 = min(times)
-        points = [((t - t0).total_seconds(), v) for t, v in zip(times, values, strict=True)]
+        points = parse_linearity_points(args)
         half_life = self.data.half_lives.get(source.nuclide)
         try:
             result = qc.check_linearity(points, half_life.half_life_s, self.policy("linearity_fraction"))

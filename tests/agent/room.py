@@ -11,7 +11,8 @@ from agent.config import FluoroscopyConfig
 from agent.fluoro.monitor import FluoroMonitor
 from agent.notices import AlarmNotice, RecordNotice
 from drivers.model import Measurement, Reading
-from drivers.ptw_diamentor import DAP_UNITS, PtwDiamentorConfig, parse_measurement, to_measurements
+from drivers.ptw_diamentor import PtwDiamentorConfig, to_measurements
+from drivers.ptw_diamentor_codec import DAP_UNITS, parse_measurement
 from limits.dosimetry import Geometry
 from limits.levels import load_rate_levels
 from limits.trigger_levels import load_trigger_set
@@ -19,10 +20,10 @@ from simulators.procedure import Procedure
 from simulators.ptw_diamentor import DiamentorSimulator
 from tests.fakes import FakeClock
 
-GEOMETRY = Geometry(100.0, 60.0, 65.0, 1.4, 1.0)  # as FLUORO below (CARM_TOML assumes 40 cm²: CARM_GEOMETRY)
-CARM_GEOMETRY = Geometry(40.0, 60.0, 65.0, 1.4, 1.0)  # the geometry of CARM_TOML
+GEOMETRY = Geometry(40.0, 60.0, 65.0, 1.4, 1.0)  # as FLUORO and CARM_TOML below
+CARM_GEOMETRY = GEOMETRY
 FLUORO = FluoroscopyConfig(
-    field_area_at_reference_cm2=100.0,
+    field_area_at_reference_cm2=40.0,  # as GEOMETRY
     source_to_reference_cm=60.0,
     source_to_entrance_cm=65.0,
     backscatter_factor=1.4,

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from agent.clock import iso_utc
-from agent.commands.router import CommandRouter
 from tests.agent.hotlab_fixtures import Bench, activity
 from tests.fakes import LocalRouter
 
@@ -26,7 +25,7 @@ def bench(tmp_path: Path) -> Bench:
 
 
 def eluate(bench: Bench, **args: object) -> dict[str, object]:
-    router: CommandRouter = bench.router  # type: ignore[attr-defined]
+    router: LocalRouter = bench.router  # type: ignore[attr-defined]
     return router.dispatch("hotlab_eluate", json.dumps(args).encode())
 
 

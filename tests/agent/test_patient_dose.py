@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.commands.router import CommandRouter
 from agent.config import parse_config
 from agent.fluoro.commands import register_fluoro_commands
 from agent.fluoro.patients import PatientLedger
@@ -105,7 +104,7 @@ def test_a_different_patient_named_by_the_operator_starts_from_their_own_total()
     assert "kar_notification" not in room.triggers()
 
 
-def station(tmp_path: Path) -> tuple[Pipeline, CommandRouter, Outbox]:
+def station(tmp_path: Path) -> tuple[Pipeline, LocalRouter, Outbox]:
     key = tmp_path / "pseudonym.key"
     config = parse_config(carm_toml(f'pseudonym_key_path = "{key}"'))
     clock = FakeClock()

@@ -18,7 +18,7 @@ from agent.pipeline import Pipeline
 from agent.store.outbox import Outbox
 from core.errors import FrameError
 from drivers.model import Measurement, Reading
-from drivers.ptw_diamentor import parse_measurement
+from drivers.ptw_diamentor_codec import parse_measurement
 from tests.agent.room import carm_toml
 from tests.fakes import FakeClock
 from tests.work import work_budget

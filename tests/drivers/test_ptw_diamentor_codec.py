@@ -11,16 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import DeviceError, FrameError
-from drivers.ptw_diamentor import (
+from drivers.ptw_diamentor import PtwDiamentorConfig, to_measurements
+from drivers.ptw_diamentor_codec import (
     DAP_UNITS,
-    PtwDiamentorConfig,
     decode_line,
     encode_command,
     format_measurement,
     parse_measurement,
     parse_reply,
     parse_unit,
-    to_measurements,
 )
 
 GOLDEN = tomllib.loads((Path(__file__).parent / "ptw_diamentor" / "golden.toml").read_text())["case"]

@@ -8,7 +8,7 @@ from limits.guidance import GUIDANCE_TABLES, load_guidance_table
 from limits.levels import load_rate_levels
 from limits.trigger_levels import TriggerOverride, load_trigger_set, preset_names
 
-# (table, key, value, unit, flagged) — from shared/reference/dosimetry.md §1, read against the seed.
+# (table, key, value, unit, flagged) — from the order of 10 Nov 2015, annex, read against its text.
 EXPECTED = [
     ("dz-2015-table1-radiography", {"exam": "lumbar_spine", "projection": "ap"}, 10.0, "mGy", True),
     ("dz-2015-table1-radiography", {"exam": "lumbar_spine", "projection": "lat"}, 30.0, "mGy", True),
@@ -59,7 +59,7 @@ def test_table4_rate_levels_keep_their_id_and_cite_per_row() -> None:
     assert "Tableau 4" in table.levels["high_level"].citation
 
 
-# (trigger id, quantity, first, every, unit) from dosimetry.md §2
+# (trigger id, quantity, first, every, unit) from NCRP 168 / SIR (data/fluoro-triggers.toml)
 NCRP = [
     ("kar_notification", "kar", 3.0, 1.0, "Gy"),
     ("psd_notification", "psd", 2.0, 0.5, "Gy"),

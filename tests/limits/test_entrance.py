@@ -1,4 +1,4 @@
-"""Entrance-rate formulas (dosimetry.md §3) from each kind of input, with their factors."""
+"""Entrance-rate formulas (NCRP 168; IEC 60601-2-43) from each kind of input, with their factors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from limits.entrance import TubeOutput, from_generator, from_kap_rate, from_kar_
 
 GEOMETRY = Geometry(100.0, 60.0, 65.0, 1.4, 0.8)
 TO_ENTRANCE = (60.0 / 65.0) ** 2 * 1.4 * 0.8
-# The modelled W-anode 2.5 mm Al curve of dosimetry.md §3 standing in for a room's calibration.
+# A modelled ideal W-anode 2.5 mm Al tube output (µGy/mAs at 1 m) standing in for a room's calibration.
 TUBE = TubeOutput(
     (60.0, 70.0, 80.0, 90.0),
     (48.9, 64.9, 82.0, 100.1),

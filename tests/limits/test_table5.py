@@ -1,4 +1,4 @@
-"""Table 5 (maximum usual activity per examination): every row, checked against the seed itself."""
+"""Table 5 (maximum usual activity per examination): each row checked against the order's text if present."""
 
 from __future__ import annotations
 
