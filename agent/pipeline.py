@@ -35,7 +35,7 @@ MAX_UNSTORED = 10_000
 
 
 def alarm_out(base: dict[str, Any], notice: AlarmNotice) -> OutMessage:
-    """The `alarm` message for a notice, on a `doseedge.alarm.v1` envelope."""
+    """The `alarm` message for a notice, on a `doseedge.alarm.v2` envelope."""
     body = alarm_body(
         base,
         alarm_id=notice.alarm_id,
@@ -125,7 +125,7 @@ class Pipeline:
         messages = [
             OutMessage(
                 f"reading/{reading.device}",
-                reading_body(self._base("doseedge.reading.v1"), reading, derived),
+                reading_body(self._base("doseedge.reading.v2"), reading, derived),
                 Priority.READING,
             )
         ]
@@ -160,7 +160,7 @@ class Pipeline:
         messages += [
             OutMessage(
                 f"record/{r.kind}",
-                {**self._base(f"doseedge.record.{r.kind}.v1"), **r.details},
+                {**self._base(f"doseedge.record.{r.kind}.v2"), **r.details},
                 Priority.RECORD,
             )
             for r in records
@@ -239,7 +239,7 @@ class Pipeline:
         self.alarm_book.apply(notice, self.clock.wall())
         for listener in self.alarm_listeners:
             self._tell(listener, notice)
-        return alarm_out(self._base("doseedge.alarm.v1"), notice)
+        return alarm_out(self._base("doseedge.alarm.v2"), notice)
 
     def _tell(self, listener: Callable[[Any], None], notice: AlarmNotice | RecordNotice) -> None:
         """A listener (the live view…) that fails must not stop the alarm being stored and sent."""
@@ -259,7 +259,7 @@ class Pipeline:
         """The retained `alarm/active` set (published after every change, and at start)."""
         self.alarm_book.changed = False
         self.counters["alarm_active"] += 1
-        body = {**self._base("doseedge.alarm_active.v1"), "alarms": self.alarm_book.snapshot()}
+        body = {**self._base("doseedge.alarm_active.v2"), "alarms": self.alarm_book.snapshot()}
         return OutMessage("alarm/active", body, Priority.ALARM, retain=True)
 
     def store(self, messages: list[OutMessage]) -> None:

@@ -111,7 +111,7 @@ def test_activity_record_qc_and_constancy_alarm_reach_a_subscriber(
     assert not thread.is_alive()
 
     (activity,) = subscriber.bodies("/record/activity")
-    assert activity["schema"] == "doseedge.record.activity.v1" and activity["record_id"]
+    assert activity["schema"] == "doseedge.record.activity.v2" and activity["record_id"]
     assert activity["nuclide"] == "Tc-99m" and activity["device"] == "crc1"
     assert activity["activity"]["unit"] == "MBq"
     assert activity["activity"]["value"] == pytest.approx(session.syringe_mbq(9.0), rel=0.01)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.clock import iso_utc
+from agent.payloads import quantity
 from agent.pseudonym import Pseudonymiser
 from core.errors import CommandError
 from limits.hotlab_data import HotlabData
@@ -43,6 +44,9 @@ class PreparationContext:
 
     def as_details(self) -> dict[str, Any]:
         out = asdict(self)
+        weight, prescribed = out.pop("weight_kg"), out.pop("prescribed_activity_mbq")
+        out["weight"] = None if weight is None else quantity(weight, "kg")
+        out["prescribed_activity"] = None if prescribed is None else quantity(prescribed, "MBq")
         if self.planned_administration is not None:
             out["planned_administration"] = iso_utc(self.planned_administration)
         return {k: v for k, v in out.items() if v is not None}

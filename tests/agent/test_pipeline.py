@@ -71,7 +71,7 @@ def test_procedure_over_the_level_raises_then_clears_and_records(tmp_path: Path)
 
     readings = stored(outbox, "reading/dap1")
     assert len(readings) == 84
-    assert readings[-1]["schema"] == "doseedge.reading.v1" and readings[-1]["ts"].endswith("Z")
+    assert readings[-1]["schema"] == "doseedge.reading.v2" and readings[-1]["ts"].endswith("Z")
     assert {m["quantity"] for m in readings[0]["measurements"]} == {"kap", "kap_rate", "irradiation_time"}
     seqs = [m.seq for m in outbox.pending(100_000)]
     assert sorted(seqs) == list(range(1, len(seqs) + 1))
