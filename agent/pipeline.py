@@ -14,9 +14,11 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from agent.alarms import AlarmBook
+from agent.citations import CitationBook
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.fluoro.monitor import FluoroMonitor
@@ -55,6 +57,7 @@ class Pipeline:
         self.clock = clock
         self.wake = wake
         self.alarm_book = AlarmBook()
+        self.citations = CitationBook()
         self._overrun_alarm_ids: dict[str, str] = {}
         self.fluoro: FluoroMonitor | None = None
         self.monitors: list[Monitor] = []
@@ -160,7 +163,7 @@ class Pipeline:
         messages += [
             OutMessage(
                 f"record/{r.kind}",
-                {**self._base(f"doseedge.record.{r.kind}.v2"), **r.details},
+                {**self._base(f"doseedge.record.{r.kind}.v2"), **self.citations.record(r.details)},
                 Priority.RECORD,
             )
             for r in records
@@ -239,7 +242,8 @@ class Pipeline:
         self.alarm_book.apply(notice, self.clock.wall())
         for listener in self.alarm_listeners:
             self._tell(listener, notice)
-        return alarm_out(self._base("doseedge.alarm.v2"), notice)
+        cited = replace(notice, details=self.citations.cite(notice.details))
+        return alarm_out(self._base("doseedge.alarm.v2"), cited)
 
     def _tell(self, listener: Callable[[Any], None], notice: AlarmNotice | RecordNotice) -> None:
         """A listener (the live view…) that fails must not stop the alarm being stored and sent."""
@@ -262,7 +266,14 @@ class Pipeline:
         body = {**self._base("doseedge.alarm_active.v2"), "alarms": self.alarm_book.snapshot()}
         return OutMessage("alarm/active", body, Priority.ALARM, retain=True)
 
+    def levels_message(self) -> OutMessage:
+        """The retained `levels` message: every citation text by id (agent/citations.py)."""
+        body = {**self._base("doseedge.levels.v1"), **self.citations.levels()}
+        return OutMessage("levels", body, Priority.ALARM, retain=True)
+
     def store(self, messages: list[OutMessage]) -> None:
+        if self.citations.changed:  # before the alarms that name them, in the same batch
+            messages = [self.levels_message(), *messages]
         if self.alarm_book.changed:
             messages = [*messages, self.active_message()]
         batch = self._unstored + messages

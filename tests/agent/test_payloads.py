@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from agent.citations import CitationBook, citation_id
 from agent.payloads import envelope, quantity, reading_body, rounded
 from core.units import UCUM, UCUM_CODES, round_significant, ucum
 from drivers.model import Measurement, Reading
@@ -57,3 +58,21 @@ def test_a_reading_is_published_in_ucum_with_its_device_identity_and_validates()
     assert body["measurements"][1]["unit"] == "/s" and body["measurements"][1]["raw_unit"] == "10*-1/s"
     assert body["device_info"] == {"firmware": "CRS 2.33", "serial": "12345"}
     assert problems("reading/dap1", body) == []
+
+
+def test_citations_travel_by_id_with_their_text_once() -> None:
+    book = CitationBook()
+    text = "dz-2015 Annexe, Tableau 4, row « Normal » (Arrêté ministériel du 10 novembre 2015 …)"
+    details = {"level": {"value": 25.0, "unit": "mGy/min", "citation": text}, "half_life_citation": "NNDC"}
+    alarm = book.cite(details)
+    assert alarm["level"] == {"value": 25.0, "unit": "mGy/min", "citation_id": citation_id(text)}
+    assert alarm["half_life_citation_id"] == citation_id("NNDC")
+    assert details["level"]["citation"] == text  # the monitor's own details are untouched
+    both = {citation_id(text): text, citation_id("NNDC"): "NNDC"}
+    assert book.changed and book.levels() == {"citations": both}
+    assert not book.changed
+    book.cite(details)
+    assert not book.changed  # a citation already published is not published again
+    record = book.record({"alarms": [details]})
+    assert record["citations"] == both
+    assert len(citation_id(text)) == 14 and citation_id(text) != citation_id(text + " ")
