@@ -202,6 +202,7 @@ class Agent:
             "alarms_cleared": self.pipeline.counters["alarms_cleared"],
             "records": self.pipeline.counters["records"],
             "alarm_active": self.pipeline.counters["alarm_active"],
+            "levels": self.pipeline.counters["levels"],
             "published": self.forwarder.published,
             "acknowledged": self.forwarder.acknowledged,
             "unsent_in_store": self.outbox.depth(),

@@ -268,6 +268,7 @@ class Pipeline:
 
     def levels_message(self) -> OutMessage:
         """The retained `levels` message: every citation text by id (agent/citations.py)."""
+        self.counters["levels"] += 1
         body = {**self._base("doseedge.levels.v1"), **self.citations.levels()}
         return OutMessage("levels", body, Priority.ALARM, retain=True)
 

@@ -44,12 +44,18 @@ class PreparationContext:
 
     def as_details(self) -> dict[str, Any]:
         out = asdict(self)
-        weight, prescribed = out.pop("weight_kg"), out.pop("prescribed_activity_mbq")
-        out["weight"] = None if weight is None else quantity(weight, "kg")
-        out["prescribed_activity"] = None if prescribed is None else quantity(prescribed, "MBq")
         if self.planned_administration is not None:
             out["planned_administration"] = iso_utc(self.planned_administration)
         return {k: v for k, v in out.items() if v is not None}
+
+    def as_payload(self) -> dict[str, Any]:
+        """As published (docs/mqtt.md, v2): the weight and prescription as quantities."""
+        out = self.as_details()
+        if "weight_kg" in out:
+            out["weight"] = quantity(out.pop("weight_kg"), "kg")
+        if "prescribed_activity_mbq" in out:
+            out["prescribed_activity"] = quantity(out.pop("prescribed_activity_mbq"), "MBq")
+        return out
 
 
 def parse_time(value: Any, key: str) -> datetime:

@@ -148,7 +148,7 @@ class HotlabMonitor:
                 "spread_fraction": round(stable.spread_fraction, 5),
                 "window": quantity(stable.window_s, "s"),
             },
-            "context": ctx.as_details(),
+            "context": ctx.as_payload(),
             "activity_at_administration": quantity(at_admin, "MBq", **decay),
             "checks": [f.as_details() for f in findings],
             "not_checked": judged.not_checked,
@@ -289,7 +289,7 @@ class HotlabMonitor:
                 f"paediatric_not_checked: {ctx.radiopharmaceutical or 'no radiopharmaceutical'} is not on "
                 f"the EANM dosage card ({len(card.radiopharmaceuticals)} entries): no paediatric check"
             )
-        return {"context": ctx.as_details(), "warnings": warnings}
+        return {"context": ctx.as_payload(), "warnings": warnings}
 
     def cmd_qc(self, args: dict[str, Any]) -> dict[str, Any]:
         result, evaluation = self.qc.command(args, self.clock.wall())
