@@ -120,9 +120,8 @@ def test_activity_record_qc_and_constancy_alarm_reach_a_subscriber(
     assert activity["context"]["patient_pseudonym"].startswith("pid-")
     checks = {c["check"]: c for c in activity["checks"]}
     assert set(checks) == {"prescribed", "table5"}
-    assert (
-        checks["table5"]["level"]["value"] == 600.0 and "Tableau 5" in checks["table5"]["level"]["citation"]
-    )
+    table5 = checks["table5"]["level"]
+    assert table5["value"] == 600.0 and "Tableau 5" in activity["citations"][table5["citation_id"]]
     assert not checks["prescribed"]["exceeded"] and not checks["table5"]["exceeded"]
 
     (qc,) = subscriber.bodies("/record/qc")

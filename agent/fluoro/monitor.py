@@ -99,6 +99,7 @@ class FluoroMonitor:
         self.beam_on = False
         self.mode: str = config.mode
         self.mode_source = "config"
+        self.devices: dict[str, dict[str, str]] = {}  # device identity as each driver reported it
 
     def concerns(self, reading: Reading) -> bool:
         return reading.device in (self.config.dap_meter, self.config.generator) and bool(reading.device)
@@ -106,6 +107,17 @@ class FluoroMonitor:
     # ------------------------------------------------------------ observe
 
     def observe(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
+        if reading.device_info:
+            self.devices[reading.device] = dict(reading.device_info)
+        return self._identified(self._observe(reading, t_mono, wall))
+
+    def _identified(self, result: Evaluation) -> Evaluation:
+        """Records name the instruments behind their numbers (model, serial, firmware as reported)."""
+        for record in result.records:
+            record.details.setdefault("devices", {k: dict(v) for k, v in self.devices.items()})
+        return result
+
+    def _observe(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
         if reading.device == self.config.generator:
             values = {m.quantity: m.value for m in reading.measurements}
             gen = self.generator.update(t_mono, values, reading.labels.get("mode"))
@@ -285,7 +297,7 @@ class FluoroMonitor:
         return self.procedure.current.procedure_id
 
     def close_procedure(self, t_mono: float, wall: datetime, by: str) -> Evaluation:
-        return self.procedure.close(t_mono, wall, by, ends_patient=True)
+        return self._identified(self.procedure.close(t_mono, wall, by, ends_patient=True))
 
     # ------------------------------------------------------------ restart (agent/restart_state.py)
 
