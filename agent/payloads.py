@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["alarm_body", "envelope", "quantity", "reading_body", "rounded", "status_body"]
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +24,8 @@ MEASURED_DIGITS = 10
 
 def rounded(value: float, resolution: float | None = None) -> float:
     """`value` at `resolution` (the instrument's step, when known), else at 6 significant digits."""
-    if resolution:
-        steps = round(value / resolution)
-        return round_significant(steps * resolution, 12)
+    if resolution and math.isfinite(value / resolution):
+        return round_significant(round(value / resolution) * resolution, 12)
     return round_significant(value)
 
 

@@ -98,4 +98,5 @@ def round_significant(value: float, digits: int = 6) -> float:
     """`value` to `digits` significant digits: no float noise (0.029500000000000002 → 0.0295)."""
     if value == 0 or not math.isfinite(value):
         return value
-    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    shown = float(f"{value:.{digits}g}")  # text rounding: no overflow near the float's limits
+    return shown if math.isfinite(shown) else value

@@ -35,6 +35,9 @@ def test_values_lose_their_float_noise_and_keep_their_digits() -> None:
     assert round_significant(0.029500000000000002) == 0.0295
     assert round_significant(0.1 * 3, 10) == 0.3
     assert round_significant(123456.789) == 123457.0
+    assert round_significant(-0.00012345678) == -0.000123457
+    assert round_significant(1.7976931348623157e308, 10) == 1.7976931348623157e308  # up would overflow
+    assert rounded(1e308, resolution=1e-10) == 1e308 and rounded(float("inf"), resolution=0.1) == float("inf")
     assert rounded(0.1234567, resolution=0.01) == 0.12
     assert quantity(0.029500000000000002, "Gy·cm²") == {"value": 0.0295, "unit": "Gy.cm2"}
     assert quantity(None, "mGy") == {"value": None, "unit": "mGy"}
