@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.commands.router import CommandRouter
 from core.errors import FrameError, TransportError
 from drivers.capintec import Capintec, CapintecConfig
 from drivers.model import Reading
@@ -15,6 +14,7 @@ from drivers.transport import SerialTransport
 from simulators.capintec import CapintecSimulator
 from simulators.hotlab_session import HotlabSession, SessionScript
 from tests.agent.hotlab_fixtures import Bench
+from tests.fakes import LocalRouter
 
 
 class PtyBench(Bench):
@@ -29,7 +29,7 @@ class PtyBench(Bench):
         self.driver = Capintec(config, SerialTransport(port, 9600))
         self.driver.connect()
         self.poll_errors = 0
-        self.router = CommandRouter()
+        self.router = LocalRouter()
         self.monitor.register_commands(self.router)
 
     def command(self, name: str, **args: object) -> dict[str, object]:

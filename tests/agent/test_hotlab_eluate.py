@@ -11,6 +11,7 @@ import pytest
 from agent.clock import iso_utc
 from agent.commands.router import CommandRouter
 from tests.agent.hotlab_fixtures import Bench, activity
+from tests.fakes import LocalRouter
 
 # Tc-99m over Mo-99: the ratio grows by exp((ln2/6.0067 h − ln2/65.976 h) · t) = 10.5 %/h.
 GROWTH_PER_H = 0.693147 / 6.0067 - 0.693147 / 65.976
@@ -19,7 +20,7 @@ GROWTH_PER_H = 0.693147 / 6.0067 - 0.693147 / 65.976
 @pytest.fixture
 def bench(tmp_path: Path) -> Bench:
     b = Bench(tmp_path)
-    b.monitor.register_commands(router := CommandRouter())
+    b.monitor.register_commands(router := LocalRouter())
     b.router = router  # type: ignore[attr-defined]
     return b
 

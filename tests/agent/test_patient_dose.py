@@ -18,7 +18,7 @@ from agent.pseudonym import Pseudonymiser
 from agent.store.outbox import Outbox
 from tests.agent.pty_room import PtyRoom, script, shipped
 from tests.agent.room import carm_toml
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, LocalRouter
 
 # carm-room.toml: Ka,r = KAP ÷ the assumed 40 cm², so 100 Gy·cm² is 2.5 Gy at the reference point.
 KAP_FOR_2_5_GY = 100.0
@@ -111,7 +111,7 @@ def station(tmp_path: Path) -> tuple[Pipeline, CommandRouter, Outbox]:
     clock = FakeClock()
     outbox = Outbox(tmp_path / "outbox.sqlite")
     pipeline = Pipeline(config, outbox, clock, lambda: None)
-    router = CommandRouter()
+    router = LocalRouter()
     register_fluoro_commands(router, pipeline, clock)
     return pipeline, router, outbox
 
