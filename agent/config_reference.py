@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from agent.commands.auth import AuthConfig
 from agent.config import MqttConfig, StationConfig, StoreConfig
 from agent.dicom.config import DicomConfig
 from agent.fluoro.config import FluoroscopyConfig, TriggersConfig
@@ -40,6 +41,7 @@ SECTIONS: tuple[tuple[str, type[Any], str], ...] = (
     ("[hotlab]", HotlabConfig, "A hot lab with an activimeter (docs/hotlab.md). Optional."),
     ("[web]", WebConfig, "The operator view, a local web page (docs/web.md). Optional: off by default."),
     ("[dicom]", DicomConfig, "DICOM dose reports read and written (docs/dicom.md). Optional."),
+    ("[auth]", AuthConfig, "Who may send commands over MQTT, and how often (docs/security.md). Optional."),
 )
 
 _UNITS = (  # key suffix → unit, longest first
