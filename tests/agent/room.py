@@ -21,7 +21,7 @@ from tests.fakes import FakeClock
 
 GEOMETRY = Geometry(40.0, 60.0, 65.0, 1.4, 1.0)  # as CARM_TOML below
 FLUORO = FluoroscopyConfig(
-    field_area_at_reference_cm2=100.0,
+    field_area_at_reference_cm2=40.0,
     source_to_reference_cm=60.0,
     source_to_entrance_cm=65.0,
     backscatter_factor=1.4,
