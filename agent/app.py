@@ -166,7 +166,7 @@ class Agent:
         )
         if self._alarm_sink is not None:
             return self._alarm_sink(notice)
-        return alarm_out(self._base("doseedge.alarm.v1"), notice)
+        return alarm_out(self._base("doseedge.alarm.v2"), notice)
 
     def health(self) -> dict[str, Any]:
         """Health as data (agent/health.py), published on …/health."""
@@ -223,6 +223,7 @@ class Agent:
             "alarms_cleared": self.pipeline.counters["alarms_cleared"],
             "records": self.pipeline.counters["records"],
             "alarm_active": self.pipeline.counters["alarm_active"],
+            "levels": self.pipeline.counters["levels"],
             "published": self.forwarder.published,
             "acknowledged": self.forwarder.acknowledged,
             "unsent_in_store": self.outbox.depth(),
@@ -249,7 +250,7 @@ class Agent:
     def publish_result(self, name: str, result: dict[str, Any], records: Sequence[OutMessage] = ()) -> None:
         """A command's result on cmd_result/<name>, stored with the records it made in one transaction.
         Results are evicted before dose records (Priority.RESULT); a refusal is also recorded."""
-        body = {**self._base("doseedge.cmd_result.v1"), **result}
+        body = {**self._base("doseedge.cmd_result.v2"), **result}
         extra = list(records)
         if "refused" in result:
             extra.append(refusal_record(self._base("doseedge.record.command_refused.v1"), result, self.clock))

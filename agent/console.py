@@ -129,7 +129,8 @@ class Console:
             level = fluoro.table.for_mode(fluoro.mode)
             limit = f" / {level.rate_mgy_min:g}" if level else ""
             beam = self._paint("BEAM ON ", YELLOW) if fluoro.beam_on else "beam off"
-            mode = f"{fluoro.mode} from {fluoro.mode_source.split(' ')[0]}{'' if level else ', not judged'}"
+            source = "mode input" if fluoro.mode_source == "mode_input" else fluoro.mode_source.split("_")[0]
+            mode = f"{fluoro.mode} from {source}{'' if level else ', not judged'}"
             parts.append((3, f"{beam}  dose rate {fluoro.esak_rate_mgy_min:6.1f}{limit} mGy/min"))
             parts.append((2, f"({mode})"))
             parts.append((1, f"KAP {fluoro.kap_total_gy_cm2:8.3f} Gy·cm²"))

@@ -14,9 +14,11 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from agent.alarms import AlarmBook
+from agent.citations import CitationBook
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.fluoro.monitor import FluoroMonitor
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def alarm_out(base: dict[str, Any], notice: AlarmNotice) -> OutMessage:
-    """The `alarm` message for a notice, on a `doseedge.alarm.v1` envelope."""
+    """The `alarm` message for a notice, on a `doseedge.alarm.v2` envelope."""
     body = alarm_body(
         base,
         alarm_id=notice.alarm_id,
@@ -54,6 +56,7 @@ class Pipeline:
         self.clock = clock
         self.wake = wake
         self.alarm_book = AlarmBook()
+        self.citations = CitationBook()
         self._overrun_alarm_ids: dict[str, str] = {}
         self.fluoro: FluoroMonitor | None = None
         self.monitors: list[Monitor] = []
@@ -126,7 +129,7 @@ class Pipeline:
         messages = [
             OutMessage(
                 f"reading/{reading.device}",
-                reading_body(self._base("doseedge.reading.v1"), reading, derived),
+                reading_body(self._base("doseedge.reading.v2"), reading, derived),
                 Priority.READING,
             )
         ]
@@ -161,7 +164,7 @@ class Pipeline:
         messages += [
             OutMessage(
                 f"record/{r.kind}",
-                {**self._base(f"doseedge.record.{r.kind}.v1"), **r.details},
+                {**self._base(f"doseedge.record.{r.kind}.v2"), **self.citations.record(r.details)},
                 Priority.RECORD,
             )
             for r in records
@@ -240,7 +243,8 @@ class Pipeline:
         self.alarm_book.apply(notice, self.clock.wall())
         for listener in self.alarm_listeners:
             self._tell(listener, notice)
-        return alarm_out(self._base("doseedge.alarm.v1"), notice)
+        cited = replace(notice, details=self.citations.cite(notice.details))
+        return alarm_out(self._base("doseedge.alarm.v2"), cited)
 
     def _tell(self, listener: Callable[[Any], None], notice: AlarmNotice | RecordNotice) -> None:
         """A listener (the live view…) that fails must not stop the alarm being stored and sent."""
@@ -263,11 +267,17 @@ class Pipeline:
         self.alarm_book.changed = False
         self.counters["alarm_active"] += 1
         body = {
-            **self._base("doseedge.alarm_active.v1"),
+            **self._base("doseedge.alarm_active.v2"),
             "watched": watched,
             "alarms": self.alarm_book.snapshot(),
         }
         return OutMessage("alarm/active", body, Priority.ALARM, retain=True)
+
+    def levels_message(self) -> OutMessage:
+        """The retained `levels` message: every citation text by id (agent/citations.py)."""
+        self.counters["levels"] += 1
+        body = {**self._base("doseedge.levels.v1"), **self.citations.levels()}
+        return OutMessage("levels", body, Priority.ALARM, retain=True)
 
     def store(self, messages: list[OutMessage]) -> None:
         """Commit (group commit) and wake the forwarder. Readings alone may wait up to
@@ -275,6 +285,8 @@ class Pipeline:
         (an alarm, a record, alarm/active, a command result) commits at once, with the readings waiting.
         A store that refuses the write holds the messages itself, numbered and publishable
         (agent/store/held.py): alarms still reach MQTT."""
+        if self.citations.changed:  # before the alarms that name them, in the same batch
+            messages = [self.levels_message(), *messages]
         if self.alarm_book.changed:
             messages = [*messages, self.active_message()]
         now = self.clock.monotonic()

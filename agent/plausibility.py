@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.notices import AlarmNotice
+from core.units import ucum
 from drivers.model import Reading
 from limits.plausibility import CounterMemory, PlausibilityTable, Verdict, judge_reading, load_plausibility
 
@@ -85,11 +86,11 @@ class PlausibilityGate:
         bound = verdict.bound
         entry: dict[str, Any] = {
             "quantity": verdict.quantity,
-            "value": {"value": _number(verdict.value), "unit": bound.unit if bound else ""},
+            "value": {"value": _number(verdict.value), "unit": ucum(bound.unit) if bound else "1"},
             "reason": verdict.reason,
         }
         if bound is not None:
-            entry["limits"] = bound.limits()
+            entry["limits"] = {**bound.limits(), "unit": ucum(bound.unit)}
         return entry
 
     def _implausible(
@@ -104,7 +105,7 @@ class PlausibilityGate:
         alarm_id = active.alarm_id if active is not None else str(uuid.uuid4())
         self._alarms[device] = _DeviceAlarm(alarm_id, severity)
         entry = rejected[0]
-        value, unit = entry["value"]["value"], entry["value"]["unit"]
+        value, unit = entry["value"]["value"], first.bound.unit if first.bound else ""
         shown = f"{value:.4g}" if isinstance(value, float) else value
         if severity == "high":
             message = (

@@ -143,7 +143,7 @@ async def _run_fed(broker: MosquittoBroker, seconds: float, rate: float | None) 
     latencies = [
         at + to_wall - datetime.fromisoformat(body["ts"].replace("Z", "+00:00")).timestamp()
         for at, _, body, _ in list(subscriber.messages)
-        if body.get("schema") == "doseedge.reading.v1"
+        if body.get("schema") == "doseedge.reading.v2"
     ]
     return {
         "offered_per_s": fed / wall,

@@ -81,7 +81,7 @@ def run(alarms: int, n: int, directory: Path) -> None:
             Measurement("kap_rate", 1.0, "Gy·cm²/min", 1.0, "Gy·cm²/min"),
         )
         pipeline.on_reading(Reading("dap1", m))
-    message = OutMessage("reading/dap1", {"schema": "doseedge.reading.v1", "kap": kap}, Priority.READING)
+    message = OutMessage("reading/dap1", {"schema": "doseedge.reading.v2", "kap": kap}, Priority.READING)
     writer = StateWriter()
     without, with_state, build = [], [], []
     for _ in range(n):

@@ -24,7 +24,7 @@ from agent.store.outbox import Outbox, OutMessage, Priority
 from simulators.mosquitto import MosquittoBroker
 
 BODY = {
-    "schema": "doseedge.reading.v1",
+    "schema": "doseedge.reading.v2",
     "ts": "2026-11-22T09:00:00.000Z",
     "site": "chu-example",
     "station": "angio-2",

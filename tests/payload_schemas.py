@@ -41,13 +41,31 @@ def problems(topic: str, body: dict[str, Any]) -> list[str]:
 
 
 def assert_all_valid(messages: Any, root_suffix: str = "") -> int:
-    """Every outgoing message (not `…/cmd/…`, which are inputs) validates; returns how many were checked."""
+    """Every outgoing message (not `…/cmd/…`, which are inputs) validates, and every citation id it names
+    has its text in a `levels` message (a record: or its own `citations`); returns how many were checked."""
     found: list[str] = []
     checked = 0
+    texts: dict[str, str] = {}
+    named: list[tuple[str, str]] = []
     for _, topic, body, _ in list(messages):
         if "/cmd/" in topic:
             continue
         checked += 1
         found += problems(topic, body)
+        if topic.endswith("/levels"):
+            texts |= body.get("citations", {})
+        own = body.get("citations", {}) if "/record/" in topic else {}
+        named += [(topic, cid) for cid in _citation_ids(body) if cid not in own]
+    found += [f"{topic}: {cid} is in no levels message" for topic, cid in named if cid not in texts]
     assert found == [], "\n".join(found[:20])
     return checked
+
+
+def _citation_ids(value: Any) -> list[str]:
+    """Every citation id a body names (`citation_id`, `<name>_citation_id`), at any depth."""
+    if isinstance(value, dict):
+        ids = [v for k, v in value.items() if k.endswith("citation_id") and isinstance(v, str)]
+        return ids + [i for v in value.values() for i in _citation_ids(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _citation_ids(v)]
+    return []

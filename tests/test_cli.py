@@ -23,7 +23,16 @@ def test_demo_crosses_25_and_publishes(tmp_path: Path, broker: MosquittoBroker) 
     assert "Publishing to the MQTT broker" in result.stdout
     assert "ALARM  Entrance dose rate" in result.stdout
     assert "25 mGy/min" in result.stdout
-    assert subscriber.bodies("/alarm")[0]["type"] == "fluoro_dose_rate"
+    alarm = subscriber.bodies("/alarm")[0]
+    assert alarm["type"] == "fluoro_dose_rate"
+    assert alarm["level"]["unit"] == "mGy/min" and "citation" not in alarm["level"]
+    levels = subscriber.bodies("/levels")[-1]["citations"]
+    assert "Tableau 4" in levels[alarm["level"]["citation_id"]]  # the text, once, in the retained message
+    reading = subscriber.bodies("/reading/dap1")[-1]
+    assert reading["device_info"]["firmware"]  # the meter's identity as it reported it at connect
+    (procedure,) = subscriber.bodies("/record/procedure")
+    assert procedure["devices"]["dap1"] == reading["device_info"]
+    assert procedure["duration"]["unit"] == "s" and procedure["totals"]["kap"]["unit"] == "Gy.cm2"
     assert assert_all_valid(subscriber.messages) > 10  # every message against schemas/
 
 

@@ -13,6 +13,7 @@ import serial
 from firmware_bridge import codec
 from simulators.mosquitto import MosquittoBroker
 from tests.fakes import Subscriber
+from tests.payload_schemas import assert_all_valid
 from tests.test_cli import DOSEEDGE, ENV
 
 
@@ -60,3 +61,7 @@ def test_bridge_demo_shows_the_room_sounding_and_the_button(tmp_path: Path, brok
     assert "acknowledged by room button (bridge)" in out
     assert "[room] quiet, red steady" in out
     assert '"button_acks": 1' in out
+    assert assert_all_valid(subscriber.messages) > 10  # every message against schemas/
+    reading = subscriber.bodies("/reading/bridge")[-1]
+    units = {m["quantity"]: (m["unit"], m["raw_unit"]) for m in reading["measurements"]}
+    assert units["air_kerma_rate"] == ("mGy/min", "{count}/s") and units["beam_on"] == ("1", "1")

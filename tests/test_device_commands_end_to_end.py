@@ -90,7 +90,7 @@ def test_reset_over_mqtt_zeroes_the_meter_and_is_recorded_then_a_lost_meter_refu
     assert not thread.is_alive()
 
     queued = _result(subscriber, "reset-1", "queued")
-    assert queued is not None and queued["ok"] is True and queued["schema"] == "doseedge.cmd_result.v1"
+    assert queued is not None and queued["ok"] is True and queued["schema"] == "doseedge.cmd_result.v2"
     assert done["ok"] is True and done["effect"] == "changes_measurement"
     assert simulator.dap_gy_cm2 == 0.0
     before = [r for r in subscriber.bodies("/reading/dap1") if r["seq"] < queued["seq"]]

@@ -111,7 +111,7 @@ def test_activity_record_qc_and_constancy_alarm_reach_a_subscriber(
     assert not thread.is_alive()
 
     (activity,) = subscriber.bodies("/record/activity")
-    assert activity["schema"] == "doseedge.record.activity.v1" and activity["record_id"]
+    assert activity["schema"] == "doseedge.record.activity.v2" and activity["record_id"]
     assert activity["nuclide"] == "Tc-99m" and activity["device"] == "crc1"
     assert activity["activity"]["unit"] == "MBq"
     assert activity["activity"]["value"] == pytest.approx(session.syringe_mbq(9.0), rel=0.01)
@@ -120,9 +120,8 @@ def test_activity_record_qc_and_constancy_alarm_reach_a_subscriber(
     assert activity["context"]["patient_pseudonym"].startswith("pid-")
     checks = {c["check"]: c for c in activity["checks"]}
     assert set(checks) == {"prescribed", "table5"}
-    assert (
-        checks["table5"]["level"]["value"] == 600.0 and "Tableau 5" in checks["table5"]["level"]["citation"]
-    )
+    table5 = checks["table5"]["level"]
+    assert table5["value"] == 600.0 and "Tableau 5" in activity["citations"][table5["citation_id"]]
     assert not checks["prescribed"]["exceeded"] and not checks["table5"]["exceeded"]
 
     (qc,) = subscriber.bodies("/record/qc")

@@ -11,6 +11,7 @@ import statistics
 from collections import deque
 from typing import Any
 
+from agent import payloads
 from agent.dicom.summary import DoseReport
 from limits.guidance import GuidanceTable, load_guidance_table
 from limits.trigger_levels import TriggerSet
@@ -77,15 +78,10 @@ class GuidanceMedians:
                 {
                     "exam": dict(key),
                     "quantity": quantity[(table_name, key)],
-                    "median": {"value": round(median, 4), "unit": "mGy"},
+                    "median": payloads.quantity(median, "mGy"),
                     "patients": len(window),
                     "window": self.window,
-                    "level": {
-                        "value": row.value,
-                        "unit": row.unit,
-                        "citation": row.citation,
-                        "check": row.check,
-                    },
+                    "level": payloads.quantity(row.value, row.unit, citation=row.citation, check=row.check),
                     "exceeded": median > row.value,
                 }
             )

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent import payloads
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.dicom.checks import GuidanceMedians, report_totals, trigger_crossings
@@ -213,7 +214,7 @@ class DicomStation:
             if report.patient_id:
                 body["patient_trigger_crossings"] = self._patient(report.patient_id, totals)
         if report.kind == "radiopharmaceutical" and report.administered_mbq is not None:
-            body["administered_activity"] = {"value": round(report.administered_mbq, 3), "unit": "MBq"}
+            body["administered_activity"] = payloads.quantity(report.administered_mbq, "MBq")
         for median in self.medians.add(report):
             records.append(
                 RecordNotice("dicom_guidance", {"sop_instance_uid": report.sop_instance_uid, **median})

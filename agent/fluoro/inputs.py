@@ -9,7 +9,7 @@ rate, that tail belongs to the run and is judged in the run's mode ("end of its 
 
 from __future__ import annotations
 
-__all__ = ["MODES", "Generator", "GeneratorInput", "fresh"]
+__all__ = ["MODES", "MODE_SOURCES", "Generator", "GeneratorInput", "fresh"]
 
 from dataclasses import dataclass
 
@@ -18,6 +18,16 @@ from limits.dosimetry import Geometry
 from limits.entrance import EntranceRate, from_generator
 
 MODES = ("normal", "high_level", "acquisition", "off")
+
+# `mode_source` codes on the wire (docs/mqtt.md) and what each means
+MODE_SOURCES = {
+    "config": "the station's configured mode (no fresh generator reading)",
+    "generator": "the mode the generator reports",
+    "generator_run_tail": "the generator's last run: ended, the meter still shows its dose rate",
+    "generator_label_unknown": "the generator sent a mode label doseedge does not know: judged as normal",
+    "config_generator_off": "the configured mode: the generator says off, the meter sees beam",
+    "mode_input": "a wired mode input of the reading's device (drivers/bridge.py)",
+}
 
 
 def fresh(t_s: float | None, now: float, max_gap_s: float) -> bool:
@@ -76,12 +86,12 @@ class GeneratorInput:
         if meter_beam and not gen.beam_on and self.run_mode is not None:
             # The generator has ended the run (pedal up, mode off or another program selected) but
             # the meter, polled a moment later or averaging, still shows its dose rate.
-            return self.run_mode, "generator (end of its last run)"
+            return self.run_mode, "generator_run_tail"
         if gen.mode not in MODES:
             self.counters["unknown_modes"] += 1
-            return "normal", f"generator label {gen.mode!r} unknown: judged as normal"
+            return "normal", "generator_label_unknown"
         if gen.mode == "off" and meter_beam:
-            return self.config.mode, "config (generator says off, meter sees beam)"
+            return self.config.mode, "config_generator_off"
         return gen.mode, "generator"
 
     def field(self, now: float) -> tuple[float | None, float | None]:

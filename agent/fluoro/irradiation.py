@@ -15,6 +15,7 @@ from typing import Any
 from agent.clock import iso_utc
 from agent.fluoro.procedure import ProcedureSample
 from agent.notices import RecordNotice
+from agent.payloads import quantity
 from limits.entrance import EntranceRate
 from limits.levels import RateLevelTable
 
@@ -85,9 +86,9 @@ class IrradiationTracker:
                 "mode": current.mode,
                 "judged": self.table.for_mode(current.mode) is not None,
                 "procedure_id": procedure_id,
-                "kap": {"value": round(current.kap_gy_cm2, 6), "unit": "Gy·cm²"},
-                "irradiation_time": {"value": round(current.time_s, 3), "unit": "s"},
-                "peak_esak_rate": {"value": round(current.peak_esak_mgy_min, 4), "unit": "mGy/min"},
+                "kap": quantity(current.kap_gy_cm2, "Gy·cm²"),
+                "irradiation_time": quantity(current.time_s, "s"),
+                "peak_esak_rate": quantity(current.peak_esak_mgy_min, "mGy/min"),
                 "esak_method": current.method,
                 "rate_alarms": current.rate_alarms,
                 "factors": {**self.factors, **(current.factors or {})},

@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any
 
 from agent.notices import AlarmNotice
+from agent.payloads import quantity
 from limits.kap_rate import counter_rate, disagree, time_base_fit
 
 MAX_SAMPLES = 512  # bounds the window whatever the poll rate
@@ -62,8 +63,8 @@ class MeterRate:
         reported = sum(r for _, r in self._reported) / len(self._reported)
         ratio = derived / reported if reported > 0 else None
         self.check = {
-            "reported": {"value": round(reported, 4), "unit": "Gy.cm2/min"},
-            "from_counter": {"value": round(derived, 4), "unit": "Gy.cm2/min"},
+            "reported": quantity(reported, "Gy.cm2/min"),
+            "from_counter": quantity(derived, "Gy.cm2/min"),
             "ratio": None if ratio is None else round(ratio, 3),
             "time_base_fit": "none" if ratio is None else time_base_fit(ratio, self.time_base_s),
         }

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from agent.notices import AlarmNotice
+from agent.payloads import quantity
 from limits.meter_watch import MeterFrozen, MeterSample, MeterWatchState, evaluate
 
 
@@ -26,7 +27,7 @@ class MeterWatch:
             details: dict[str, Any] = {
                 "device": device,
                 "seconds_without_increase": round(event.seconds_without_increase, 2),
-                "last_kap": {"value": event.last_kap_gy_cm2, "unit": "Gy·cm²"},
+                "last_kap": quantity(event.last_kap_gy_cm2, "Gy·cm²"),
                 "frozen_after_s": self.frozen_after_s,
                 "procedure_id": procedure_id,
             }

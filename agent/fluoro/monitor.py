@@ -29,6 +29,7 @@ from agent.fluoro.meter_watch import MeterWatch
 from agent.fluoro.patients import PatientLedger
 from agent.fluoro.procedure import AlarmStatus, ProcedureSample, ProcedureTracker
 from agent.notices import AlarmNotice, Evaluation
+from agent.payloads import quantity
 from drivers.model import Reading
 from limits.dose_rate import ActiveRateAlarm, RateCleared, RateExceeded, RateSample, RateState, evaluate
 from limits.entrance import EntranceRate, from_kap_rate, from_kar_rate
@@ -98,6 +99,7 @@ class FluoroMonitor:
         self.beam_on = False
         self.mode: str = config.mode
         self.mode_source = "config"
+        self.devices: dict[str, dict[str, str]] = {}  # device identity as each driver reported it
 
     def concerns(self, reading: Reading) -> bool:
         return reading.device in (self.config.dap_meter, self.config.generator) and bool(reading.device)
@@ -105,6 +107,17 @@ class FluoroMonitor:
     # ------------------------------------------------------------ observe
 
     def observe(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
+        if reading.device_info:
+            self.devices[reading.device] = dict(reading.device_info)
+        return self._identified(self._observe(reading, t_mono, wall))
+
+    def _identified(self, result: Evaluation) -> Evaluation:
+        """Records name the instruments behind their numbers (model, serial, firmware as reported)."""
+        for record in result.records:
+            record.details.setdefault("devices", {k: dict(v) for k, v in self.devices.items()})
+        return result
+
+    def _observe(self, reading: Reading, t_mono: float, wall: datetime) -> Evaluation:
         if reading.device == self.config.generator:
             values = {m.quantity: m.value for m in reading.measurements}
             gen = self.generator.update(t_mono, values, reading.labels.get("mode"))
@@ -176,7 +189,7 @@ class FluoroMonitor:
         beam_on = meter_beam or gen_beam
         self.mode, self.mode_source = self.generator.resolve_mode(t_mono, meter_beam)
         if reading.labels.get("mode") in ("normal", "high_level"):  # a wired mode input (drivers/bridge.py)
-            self.mode, self.mode_source = reading.labels["mode"], f"{reading.device} mode input"
+            self.mode, self.mode_source = reading.labels["mode"], "mode_input"
         if not meter_beam:
             self.generator.end_run()
         kap_delta = 0.0
@@ -231,8 +244,8 @@ class FluoroMonitor:
         judged = self.table.for_mode(self.mode) is not None
         result = Evaluation(
             {
-                "esak_rate": {"value": round(rate.esak_mgy_min, 4), "unit": "mGy/min"},
-                "k_ref_rate": {"value": round(rate.k_ref_mgy_min, 4), "unit": "mGy/min"},
+                "esak_rate": quantity(rate.esak_mgy_min, "mGy/min"),
+                "k_ref_rate": quantity(rate.k_ref_mgy_min, "mGy/min"),
                 "esak_method": rate.method,
                 "mode": self.mode,
                 "mode_source": self.mode_source,
@@ -263,12 +276,12 @@ class FluoroMonitor:
         if self.procedure.current is not None:
             result.derived["procedure"] = {
                 "procedure_id": self.procedure.current.procedure_id,
-                "kar_mgy": round(totals["kar"], 3),
-                "kap_gy_cm2": round(totals["kap"], 4),
-                "fluoro_time_s": round(totals["fluoro_time"], 1),
-                "psd_estimate_mgy": round(totals["psd"], 3),
+                "kar": quantity(totals["kar"], "mGy"),
+                "kap": quantity(totals["kap"], "Gy·cm²"),
+                "fluoro_time": quantity(totals["fluoro_time"], "s"),
+                "psd_estimate": quantity(totals["psd"], "mGy"),
                 "patient": self.procedure.current.patient,  # pseudonym; the triggers judge its total
-                "patient_kar_mgy": round(self.procedure.patient_totals()["kar"], 3),
+                "patient_kar": quantity(self.procedure.patient_totals()["kar"], "mGy"),
             }
         return result
 
@@ -284,7 +297,7 @@ class FluoroMonitor:
         return self.procedure.current.procedure_id
 
     def close_procedure(self, t_mono: float, wall: datetime, by: str) -> Evaluation:
-        return self.procedure.close(t_mono, wall, by, ends_patient=True)
+        return self._identified(self.procedure.close(t_mono, wall, by, ends_patient=True))
 
     # ------------------------------------------------------------ restart (agent/restart_state.py)
 
@@ -325,9 +338,9 @@ class FluoroMonitor:
             "device": device,
             "mode": level.mode,
             "mode_source": self.mode_source,
-            "level": {"value": level.rate_mgy_min, "unit": "mGy/min", "citation": level.citation},
-            "value": {"value": round(event.mean_mgy_min, 3), "unit": "mGy/min"},
-            "averaged_over_s": self.policy.window_s,
+            "level": quantity(level.rate_mgy_min, "mGy/min", citation=level.citation),
+            "value": quantity(event.mean_mgy_min, "mGy/min"),
+            "averaged_over": quantity(self.policy.window_s, "s"),
             "factors": {**self.factors, **rate.factors},
             "procedure_id": procedure.procedure_id if procedure else None,
         }
@@ -342,14 +355,14 @@ class FluoroMonitor:
             return AlarmNotice(self._alarm_id, "fluoro_dose_rate", "raised", severity, message, details)
         alarm_id = self._alarm_id or str(uuid.uuid4())
         self._alarm_id = None
-        details["peak"] = {"value": round(event.peak_mean_mgy_min, 3), "unit": "mGy/min"}
+        details["peak"] = quantity(event.peak_mean_mgy_min, "mGy/min")
         details["reason"] = event.reason
         message = (
             f"Entrance dose rate back to {event.mean_mgy_min:.1f} mGy/min, below the "
             f"{level.rate_mgy_min:g} mGy/min level (peak {event.peak_mean_mgy_min:.1f})"
         )
         if event.reason != "below_level":  # the mode changed: say what the meter reads NOW
-            details["value"] = {"value": round(rate.esak_mgy_min, 3), "unit": "mGy/min"}
+            details["value"] = quantity(rate.esak_mgy_min, "mGy/min")
             now = self.table.for_mode(self.mode)
             judged = f"judged against {now.rate_mgy_min:g} mGy/min" if now else "not judged in this mode"
             message = (

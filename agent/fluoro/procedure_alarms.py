@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.fluoro.procedure_state import OpenProcedure
 from agent.notices import AlarmNotice
+from agent.payloads import quantity
 from limits.trigger_levels import CANONICAL_UNIT, TriggerLevel
 from limits.triggers import Crossing
 
@@ -39,14 +40,14 @@ def trigger_notice(current: OpenProcedure, crossing: Crossing) -> AlarmNotice:
         "quantity": level.quantity,
         "index": crossing.index,
         "skipped_levels": crossing.skipped,
-        "level": {
-            "value": round(crossing.threshold / level.factor, 6),
-            "unit": level.unit,
-            "citation": level.citation,
-            "source": level.source,
-            "check": level.check,
-        },
-        "value": {"value": round(crossing.value, 6), "unit": CANONICAL_UNIT[level.quantity]},
+        "level": quantity(
+            crossing.threshold / level.factor,
+            level.unit,
+            citation=level.citation,
+            source=level.source,
+            check=level.check,
+        ),
+        "value": quantity(crossing.value, CANONICAL_UNIT[level.quantity]),
         "judged_on": "patient" if current.patient else "procedure",
         "patient": current.patient,
     }
@@ -78,7 +79,7 @@ def gap_notice(gap: dict[str, Any], kap_gy_cm2: float | None, procedure_id: str 
         **gap,
         "procedure_id": procedure_id,
         "beam_on_at_stop": kap_gy_cm2 is None,
-        **({"kap_during_gap": {"value": round(kap_gy_cm2, 6), "unit": "Gy·cm²"}} if kap_gy_cm2 else {}),
+        **({"kap_during_gap": quantity(kap_gy_cm2, "Gy·cm²")} if kap_gy_cm2 else {}),
     }
     severity = "high" if kap_gy_cm2 is None else "warning"
     return AlarmNotice(str(uuid.uuid4()), "monitor_gap", "raised", severity, message, details, True)

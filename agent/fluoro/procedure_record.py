@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.clock import iso_utc
 from agent.fluoro.procedure_state import OpenProcedure
+from agent.payloads import quantity
 from limits.dosimetry import Geometry
 from limits.entrance import psd_estimate
 from limits.trigger_levels import TriggerSet
@@ -41,22 +42,20 @@ def procedure_record(
         "procedure_id": current.procedure_id,
         "opened_at": iso_utc(current.opened_at),
         "closed_at": iso_utc(wall),
-        "duration_s": round(t_s - current.opened_t, 3),
+        "duration": quantity(t_s - current.opened_t, "s"),
         "opened_by": current.opened_by,
         "closed_by": by,
         "totals": {
-            "kar": {"value": round(current.kar_mgy, 4), "unit": "mGy"},
-            "kap": {"value": round(current.kap_gy_cm2, 6), "unit": "Gy·cm²"},
-            "fluoro_time": {"value": round(current.fluoro_time_s, 3), "unit": "s"},
-            "acquisition_time": {"value": round(current.acquisition_time_s, 3), "unit": "s"},
+            "kar": quantity(current.kar_mgy, "mGy"),
+            "kap": quantity(current.kap_gy_cm2, "Gy·cm²"),
+            "fluoro_time": quantity(current.fluoro_time_s, "s"),
+            "acquisition_time": quantity(current.acquisition_time_s, "s"),
             "acquisition_count": current.acquisition_count,
-            "psd_estimate": {"value": round(psd, 4), "unit": "mGy", "factors": psd_factors},
+            "psd_estimate": quantity(psd, "mGy", factors=psd_factors),
         },
         "peaks": {
-            "esak_rate_by_mode": {
-                m: {"value": round(v, 4), "unit": "mGy/min"} for m, v in current.peak_esak.items()
-            },
-            "k_ref_rate": {"value": round(current.peak_k_ref_mgy_min, 4), "unit": "mGy/min"},
+            "esak_rate_by_mode": {m: quantity(v, "mGy/min") for m, v in current.peak_esak.items()},
+            "k_ref_rate": quantity(current.peak_k_ref_mgy_min, "mGy/min"),
         },
         "alarms": alarms,
         "counter_events": current.counter_events,
@@ -88,8 +87,8 @@ def _areas(current: OpenProcedure, geometry: Geometry) -> dict[str, Any]:
         "measured_at_reference_cm2": (
             {"min": round(measured[0], 3), "max": round(measured[1], 3)} if measured else None
         ),
-        "kap_by_area": {k: {"value": round(v, 6), "unit": "Gy·cm²"} for k, v in current.kap_by_area.items()},
-        "kar_by_source": {k: {"value": round(v, 4), "unit": "mGy"} for k, v in current.kar_by_source.items()},
+        "kap_by_area": {k: quantity(v, "Gy·cm²") for k, v in current.kap_by_area.items()},
+        "kar_by_source": {k: quantity(v, "mGy") for k, v in current.kar_by_source.items()},
     }
 
 
@@ -106,8 +105,8 @@ def _patient(current: OpenProcedure, totals: dict[str, float]) -> dict[str, Any]
         "source": current.patient_source,
         "earlier_procedure_ids": list(earlier.procedure_ids) if earlier else [],
         "totals_judged": {
-            "kar": {"value": round(totals["kar"], 4), "unit": "mGy"},
-            "kap": {"value": round(totals["kap"], 6), "unit": "Gy·cm²"},
-            "psd_estimate": {"value": round(totals["psd"], 4), "unit": "mGy"},
+            "kar": quantity(totals["kar"], "mGy"),
+            "kap": quantity(totals["kap"], "Gy·cm²"),
+            "psd_estimate": quantity(totals["psd"], "mGy"),
         },
     }

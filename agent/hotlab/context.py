@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.clock import iso_utc
+from agent.payloads import quantity
 from agent.pseudonym import Pseudonymiser
 from core.errors import CommandError
 from limits.hotlab_data import HotlabData
@@ -46,6 +47,15 @@ class PreparationContext:
         if self.planned_administration is not None:
             out["planned_administration"] = iso_utc(self.planned_administration)
         return {k: v for k, v in out.items() if v is not None}
+
+    def as_payload(self) -> dict[str, Any]:
+        """As published (docs/mqtt.md, v2): the weight and prescription as quantities."""
+        out = self.as_details()
+        if "weight_kg" in out:
+            out["weight"] = quantity(out.pop("weight_kg"), "kg")
+        if "prescribed_activity_mbq" in out:
+            out["prescribed_activity"] = quantity(out.pop("prescribed_activity_mbq"), "MBq")
+        return out
 
 
 def parse_time(value: Any, key: str) -> datetime:

@@ -25,6 +25,7 @@ from agent.hotlab.qc import HotlabStore, QcDesk
 from agent.hotlab.spot import SpotChecks
 from agent.hotlab.view import LiveState
 from agent.notices import AlarmNotice, Evaluation, RecordNotice
+from agent.payloads import quantity
 from agent.pseudonym import Pseudonymiser
 from drivers.model import Reading, Status
 from limits.decay import decay_factor
@@ -136,8 +137,8 @@ class HotlabMonitor:
         record: dict[str, Any] = {
             "nuclide": stable.nuclide,
             "chamber": stable.chamber,
-            "activity": {"value": round(activity, 4), "unit": "MBq"},
-            "displayed": {"value": raw, "unit": raw_unit},
+            "activity": quantity(activity, "MBq"),
+            "displayed": quantity(raw, raw_unit),
             "measured_at": iso_utc(wall),
             "device": reading.device,
             "device_info": reading.device_info,
@@ -145,10 +146,10 @@ class HotlabMonitor:
             "stability": {
                 "samples": stable.samples,
                 "spread_fraction": round(stable.spread_fraction, 5),
-                "window_s": stable.window_s,
+                "window": quantity(stable.window_s, "s"),
             },
-            "context": ctx.as_details(),
-            "activity_at_administration": {"value": round(at_admin, 4), "unit": "MBq", **decay},
+            "context": ctx.as_payload(),
+            "activity_at_administration": quantity(at_admin, "MBq", **decay),
             "checks": [f.as_details() for f in findings],
             "not_checked": judged.not_checked,
         }
@@ -201,7 +202,7 @@ class HotlabMonitor:
         return activity * decay_factor(half_life.half_life_s, elapsed), {
             "decay_corrected": True,
             "to": iso_utc(planned),
-            "elapsed_s": round(elapsed, 1),
+            "elapsed": quantity(elapsed, "s"),
             "half_life": half_life.as_given,
             "half_life_citation": half_life.citation,
         }
@@ -288,7 +289,7 @@ class HotlabMonitor:
                 f"paediatric_not_checked: {ctx.radiopharmaceutical or 'no radiopharmaceutical'} is not on "
                 f"the EANM dosage card ({len(card.radiopharmaceuticals)} entries): no paediatric check"
             )
-        return {"context": ctx.as_details(), "warnings": warnings}
+        return {"context": ctx.as_payload(), "warnings": warnings}
 
     def cmd_qc(self, args: dict[str, Any]) -> dict[str, Any]:
         result, evaluation = self.qc.command(args, self.clock.wall())

@@ -20,8 +20,9 @@ from agent.alarm_latch import AlarmLatch
 from agent.clock import iso_utc
 from agent.hotlab.config import SITE, HotlabConfig, resolve_policy
 from agent.hotlab.qc_input import parse_linearity_points, parse_reference_source
-from agent.hotlab.store import HotlabStore
+from agent.hotlab.store import HotlabStore, source_payload
 from agent.notices import Evaluation, RecordNotice
+from agent.payloads import quantity
 from core.errors import CommandError
 from limits import activimeter_qc as qc
 from limits.hotlab_data import HotlabData, PolicyValue
@@ -83,7 +84,7 @@ class QcDesk:
     def register_source(self, args: dict[str, Any]) -> dict[str, Any]:
         source = parse_reference_source(args, self.data.half_lives)
         self.store.put_source(source)
-        return {"source": source.as_document(), "sources": len(self.store.sources())}
+        return {"source": source_payload(source), "sources": len(self.store.sources())}
 
     def command(self, args: dict[str, Any], wall: datetime) -> tuple[dict[str, Any], Evaluation]:
         test = args.get("test")
@@ -196,14 +197,12 @@ class QcDesk:
         document: dict[str, Any] = {
             "test": result.test,
             "result": result.result,
-            "measured": {"value": round(result.measured, 5), "unit": result.unit},
-            "expected": None
-            if result.expected is None
-            else {"value": round(result.expected, 5), "unit": result.unit},
+            "measured": quantity(result.measured, result.unit),
+            "expected": None if result.expected is None else quantity(result.expected, result.unit),
             "message": result.message,
             "levels": result.levels,
             **result.details,
-            "source": source.as_document() if source else None,
+            "source": source_payload(source) if source else None,
             "device": self.device,
             "measured_at": iso_utc(wall),
             "local_date": self.local_date(wall),

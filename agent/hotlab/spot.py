@@ -20,6 +20,7 @@ from agent.clock import Clock, iso_utc
 from agent.hotlab.config import HotlabConfig
 from agent.hotlab.context import parse_time
 from agent.notices import Evaluation, RecordNotice
+from agent.payloads import quantity
 from agent.pseudonym import Pseudonymiser
 from core.errors import CommandError
 from limits import hotlab as checks
@@ -64,7 +65,7 @@ class SpotChecks:
                 )
             rate = _number(args, "dose_rate_usv_h")
             retained = checks.retained_from_dose_rate_mbq(rate, factor)
-            derived = {"dose_rate": {"value": rate, "unit": "µSv/h"}, "conversion_mbq_per_usv_h": factor}
+            derived = {"dose_rate": quantity(rate, "µSv/h"), "conversion_mbq_per_usv_h": factor}
         else:
             raise CommandError("give retained_activity_mbq or dose_rate_usv_h")
         finding = checks.check_discharge(retained, level)
@@ -76,7 +77,7 @@ class SpotChecks:
         record = {
             "by": f"{args['by']} via {args['channel']}",  # the authenticated sender, set by the router
             "nuclide": nuclide,
-            "retained_activity": {"value": round(retained, 2), "unit": "MBq"},
+            "retained_activity": quantity(retained, "MBq"),
             **derived,
             "patient_pseudonym": pseudonym,
             "checked_at": iso_utc(self.clock.wall()),
@@ -85,8 +86,8 @@ class SpotChecks:
         self._emit("discharge", finding, record)
         return {
             "exceeded": finding.exceeded,
-            "retained_activity_mbq": round(retained, 2),
-            "level_mbq": level.max_activity_mbq,
+            "retained_activity": quantity(retained, "MBq"),
+            "level": quantity(level.max_activity_mbq, "MBq"),
         }
 
     def eluate(self, args: dict[str, Any]) -> dict[str, Any]:

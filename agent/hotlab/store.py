@@ -5,12 +5,14 @@ A DocStore (agent/store/docstore.py) a physicist can read; see docs/hotlab.md.
 
 from __future__ import annotations
 
-__all__ = ["RESULTS", "SOURCES", "HotlabStore"]
+__all__ = ["RESULTS", "SOURCES", "HotlabStore", "source_payload"]
 
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent.clock import iso_utc
+from agent.payloads import quantity
 from agent.store.docstore import AtomicJSONStorage, DocStore
 from limits import activimeter_qc as qc
 
@@ -88,3 +90,22 @@ def _wrap_bare_rows(path: Path) -> None:
                 key = f"{prefix}{keys[prefix]}"
             table[row_id] = {"key": key, "doc": row}
     AtomicJSONStorage(path).write(data)
+
+
+def source_payload(source: qc.ReferenceSource) -> dict[str, Any]:
+    """The reference source as published: quantities and UTC timestamps (the stored document keeps
+    its own form, which the hot-lab store reads back)."""
+    return {
+        "serial": source.serial,
+        "nuclide": source.nuclide,
+        "certified_activity": quantity(source.certified_activity_mbq, "MBq"),
+        "certified_at": iso_utc(source.certified_at),
+        "acceptance": [
+            {
+                "setting": a.setting,
+                "reading": quantity(a.reading_mbq, "MBq"),
+                "measured_at": iso_utc(a.measured_at),
+            }
+            for a in source.acceptance
+        ],
+    }

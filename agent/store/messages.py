@@ -64,7 +64,7 @@ AlarmFactory = Callable[[StoreAlarm], OutMessage]
 def plain_alarm(alarm: StoreAlarm) -> OutMessage:
     """Default factory (tools, tests); the agent injects one that adds the station envelope."""
     body = {
-        "schema": "doseedge.alarm.v1",
+        "schema": "doseedge.alarm.v2",
         "alarm_id": alarm.alarm_id,
         "type": alarm.alarm_type,
         "state": alarm.state,

@@ -124,6 +124,6 @@ def test_alarm_active_is_retained_on_the_broker(tmp_path: Path, broker: Mosquitt
     try:
         assert late.wait_for(lambda s: s.messages, 5.0)
         _, _, body, retained = late.messages[-1]
-        assert retained and body["schema"] == "doseedge.alarm_active.v1" and body["alarms"]
+        assert retained and body["schema"] == "doseedge.alarm_active.v2" and body["alarms"]
     finally:
         late.close()

@@ -52,7 +52,7 @@ def test_a_rate_with_the_line_off_is_still_beam() -> None:
 def test_a_wired_mode_input_sets_the_mode_it_is_judged_in() -> None:
     _, results = _run([(40.0, True, "high_level")] * 8)
     assert results[-1].derived["mode"] == "high_level"
-    assert results[-1].derived["mode_source"] == "bridge mode input"
+    assert results[-1].derived["mode_source"] == "mode_input"
     assert not [a for r in results for a in r.alarms], "40 mGy/min is below the 100 mGy/min high-level level"
 
 

@@ -153,7 +153,7 @@ def test_wall_clock_jump_makes_no_rate_and_no_dose() -> None:
     assert max(d["esak_rate"]["value"] for d in room.derived) == pytest.approx(esak, rel=0.01)
     (record,) = room.record("procedure")
     assert record["totals"]["fluoro_time"]["value"] == pytest.approx(40.0, abs=1.0)
-    assert record["duration_s"] == pytest.approx(40.0 + 60.0, abs=1.0)  # monotonic, not wall
+    assert record["duration"]["value"] == pytest.approx(40.0 + 60.0, abs=1.0)  # monotonic, not wall
 
 
 def test_procedure_opens_on_beam_and_closes_after_idle() -> None:

@@ -22,7 +22,7 @@ def test_the_meters_tail_of_an_acquisition_run_stays_an_acquisition(after: str) 
     room.run(2.0, POLL_S, generator_reading("acquisition", True, kvp=80.0, tube_current=400.0))
     room.run(3.0, POLL_S, generator_reading(after, False))
 
-    tail = [d for d in room.derived if d.get("beam_on") and d["mode_source"] != "generator"]
+    tail = [d for d in room.derived if d.get("beam_on") and d["mode_source"] == "generator_run_tail"]
     assert tail, "the scenario must have a meter sample after the generator ended the run"
     assert {d["mode"] for d in tail} == {"acquisition"}
     (run,) = room.record("irradiation")
@@ -45,4 +45,4 @@ def test_a_new_run_after_the_meter_saw_the_beam_off_takes_the_generators_word_ag
     assert [r["mode"] for r in room.record("irradiation")] == ["acquisition"]
     ((_, alarm),) = room.raised("fluoro_dose_rate")
     assert alarm.details["mode"] == "normal"
-    assert alarm.details["mode_source"] == "config (generator says off, meter sees beam)"
+    assert alarm.details["mode_source"] == "config_generator_off"  # generator off, meter sees beam

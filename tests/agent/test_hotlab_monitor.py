@@ -118,7 +118,7 @@ def test_discharge_from_entered_activity_and_from_dose_rate(tmp_path: Path) -> N
     ok = router.dispatch("hotlab_discharge", b'{"retained_activity_mbq": 900, "patient_id": "X1"}')
     assert ok["ok"] and ok["exceeded"] is False
     over = router.dispatch("hotlab_discharge", b'{"dose_rate_usv_h": 48}')  # 48 x 25 = 1200 MBq
-    assert over["exceeded"] is True and over["retained_activity_mbq"] == 1200.0
+    assert over["exceeded"] is True and over["retained_activity"] == {"value": 1200.0, "unit": "MBq"}
     alarm = bench.alarms("activity_discharge")[0]
     assert "Tableau 6" in alarm["check"]["level"]["citation"]  # type: ignore[index]
     assert len(bench.records("discharge")) == 2

@@ -69,7 +69,7 @@ def test_activity_and_qc_records_reach_the_subscriber_after_the_broker_returns(
     finally:
         subscriber.close()
     (record,) = subscriber.bodies("record/activity")
-    assert record["schema"] == "doseedge.record.activity.v1"
+    assert record["schema"] == "doseedge.record.activity.v2"
     assert record["activity"]["value"] == pytest.approx(555.0, rel=1e-3)
     assert record["seq"] >= 1 and record["record_id"]
     (qc,) = subscriber.bodies("record/qc")

@@ -65,7 +65,7 @@ def test_finding2_one_absurd_kap_frame_adds_nothing_to_the_procedure(make_room: 
     assert alarm["device"] == "dap1" and alarm["quantity"] == "kap"
     marked = [r for r in room.stored("reading/dap1") if r.get("implausible")]
     assert len(marked) == 1, "the frame is stored as it was, marked"
-    assert marked[0]["implausible"][0]["value"] == {"value": 999_999.99, "unit": "Gy·cm²"}
+    assert marked[0]["implausible"][0]["value"] == {"value": 999_999.99, "unit": "Gy.cm2"}
 
 
 def test_finding2_a_negative_frame_then_a_valid_one_adds_no_dose(make_room: type[PtyRoom]) -> None:

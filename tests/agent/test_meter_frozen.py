@@ -54,7 +54,7 @@ def test_generator_beam_on_and_meter_not_counting_alarms_after_the_configured_ti
     assert alarm.details["device"] == "dap1"
     assert alarm.details["evidence"] == ["generator beam_on"]
     assert alarm.details["seconds_without_increase"] >= after_s
-    assert alarm.details["last_kap"] == {"value": 0.0, "unit": "Gy·cm²"}
+    assert alarm.details["last_kap"] == {"value": 0.0, "unit": "Gy.cm2"}
 
     room.run(3.0, POLL_S, BEAM_OFF)  # beam-on evidence ends: cleared, same alarm
     (_, cleared) = events(room)[-1]

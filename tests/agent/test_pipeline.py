@@ -61,7 +61,8 @@ def test_procedure_over_the_level_raises_then_clears_and_records(tmp_path: Path)
     assert [a["state"] for a in alarms] == ["raised", "cleared"]
     assert alarms[0]["alarm_id"] == alarms[1]["alarm_id"]
     assert alarms[0]["level"]["value"] == 25.0 and alarms[0]["value"]["value"] > 25
-    assert "Tableau 4" in alarms[0]["level"]["citation"]
+    levels = dict(stored(outbox, "levels")[-1]["citations"])  # type: ignore[call-overload]  # text once, named by id
+    assert "Tableau 4" in levels[alarms[0]["level"]["citation_id"]]
     assert alarms[0]["factors"]["backscatter_factor"] == 1.4
 
     (record,) = stored(outbox, "record/irradiation")
@@ -71,7 +72,7 @@ def test_procedure_over_the_level_raises_then_clears_and_records(tmp_path: Path)
 
     readings = stored(outbox, "reading/dap1")
     assert len(readings) == 84
-    assert readings[-1]["schema"] == "doseedge.reading.v1" and readings[-1]["ts"].endswith("Z")
+    assert readings[-1]["schema"] == "doseedge.reading.v2" and readings[-1]["ts"].endswith("Z")
     assert {m["quantity"] for m in readings[0]["measurements"]} == {"kap", "kap_rate", "irradiation_time"}
     seqs = [m.seq for m in outbox.pending(100_000)]
     assert sorted(seqs) == list(range(1, len(seqs) + 1))

@@ -75,7 +75,7 @@ class Agent:
         return [b["procedure"]["procedure_id"] for b in self.sent("reading/dap1") if "procedure" in b]
 
     def kap_total(self) -> float:
-        return float(self.sent("reading/dap1")[-1]["procedure"]["kap_gy_cm2"])
+        return float(self.sent("reading/dap1")[-1]["procedure"]["kap"]["value"])
 
 
 def trigger_indices(agent: Agent) -> list[int]:
@@ -109,7 +109,7 @@ def test_fresh_procedure_continues_with_its_totals_and_triggers(first: Agent) ->
     assert record["procedure_id"] == before_id
     assert record["restarts"] == [{"at": "2026-11-22T09:00:14.000Z", "gap_s": 10.0}]
     # from the first beam-on sample (0.5 s) to 60 s after the last one, the 10 s gap included
-    assert record["duration_s"] == pytest.approx(4.0 - 0.5 + 10.0 + 6.0 + 60.0, abs=0.01)
+    assert record["duration"]["value"] == pytest.approx(4.0 - 0.5 + 10.0 + 6.0 + 60.0, abs=0.01)
     assert {a["type"] for a in record["alarms"]} == {"fluoro_trigger", "monitor_gap"}
 
 

@@ -74,8 +74,8 @@ def test_procedure_and_alarms_survive_a_kill(tmp_path: Path, broker: MosquittoBr
 
     readings = [b for b in first_arrivals(subscriber, "/reading/dap1") if "procedure" in b]
     assert {b["procedure"]["procedure_id"] for b in readings} == {first["procedure_id"]}
-    before = [b["procedure"]["kap_gy_cm2"] for b in readings if b["seq"] < kill_seq]
-    after = [b["procedure"]["kap_gy_cm2"] for b in readings if b["seq"] >= kill_seq]
+    before = [b["procedure"]["kap"]["value"] for b in readings if b["seq"] < kill_seq]
+    after = [b["procedure"]["kap"]["value"] for b in readings if b["seq"] >= kill_seq]
     assert before and after and min(after) >= max(before)
 
     active = [b for b in first_arrivals(subscriber, "/alarm/active") if b["seq"] >= kill_seq]
