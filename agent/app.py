@@ -34,6 +34,7 @@ from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
 from agent.security import refusal_record, start_warnings
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
+from agent.store.writer import Committed, StoreWriter
 from agent.web.auth import Keyring as LoginKeyring
 from agent.web.server import WebServer
 from core.errors import StartRefused, StoreError
@@ -278,6 +279,13 @@ class Agent:
             self.pipeline.store([self.pipeline.alarm_message(self._store_unavailable_alarm())])
         for warning in self.security_warnings:
             log.warning("INSECURE: %s", warning)
+
+        def committed(done: Committed) -> None:
+            loop.call_soon_threadsafe(self.pipeline.committed, done)
+
+        writer = StoreWriter(self.outbox, committed)
+        writer.start()  # from here on, commits run on the writer's thread (agent/store/writer.py)
+        self.pipeline.writer, self.forwarder.hand_off_deletes = writer, writer.delete_acknowledged
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
@@ -304,6 +312,8 @@ class Agent:
             stop.set()
             for task in tasks:
                 task.cancel()
+            self.pipeline.writer = self.forwarder.hand_off_deletes = None
+            await asyncio.to_thread(writer.stop)  # commits what is queued: a clean stop loses nothing
             await asyncio.to_thread(self.link.stop)
             self.last_summary = self.summary()
             self.lost_on_stop = self.outbox.close()  # tries once more to write what it holds

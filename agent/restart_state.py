@@ -76,10 +76,11 @@ class StateWriter:
             rows[ALARMS_KEY] = _json(book.dump(a["alarm_id"] for a in (current.alarms if current else ())))
         return rows
 
-    def written(self, pipeline: Pipeline, rows: dict[str, str]) -> None:
-        """The rows were committed (the caller's append succeeded)."""
+    def written(self, rows: dict[str, str], revision: int) -> None:
+        """The rows, built at the alarm book's `revision`, were committed (the caller's append
+        succeeded; with the store writer, possibly after the book changed again)."""
         if ALARMS_KEY in rows:
-            self._written_revision = pipeline.alarm_book.revision
+            self._written_revision = revision
         if PROCEDURE_ALARMS_KEY in rows:
             self._written_alarms = rows[PROCEDURE_ALARMS_KEY]
 

@@ -82,7 +82,7 @@ def test_the_per_reading_state_row_does_not_grow_with_the_procedures_alarms(tmp_
         pipe.fluoro.procedure.note_alarm(AlarmNotice(f"id-{n}", "device_lost", "raised", "warning", "lost"))
         clock.advance(0.25)
         rows = writer.rows(pipe)
-        writer.written(pipe, rows)
+        writer.written(rows, pipe.alarm_book.revision)
         sizes.append(len(rows[CLOCK_KEY]))
         alarm_rows += PROCEDURE_ALARMS_KEY in rows
         rows = writer.rows(pipe)  # the next reading, no new alarm
