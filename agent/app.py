@@ -76,6 +76,7 @@ class Agent:
             delete_every_s=config.store.commit_window_s,
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
+        self.writer: StoreWriter | None = None  # commits off the loop while the agent runs
         self._alarm_sink = self.pipeline.alarm_message
         self.security_warnings = start_warnings(config)
         self.refusals = RefusalAlarms(self.pipeline.alarm_message, self.pipeline.store)
@@ -286,6 +287,7 @@ class Agent:
         writer = StoreWriter(self.outbox, committed)
         writer.start()  # from here on, commits run on the writer's thread (agent/store/writer.py)
         self.pipeline.writer, self.forwarder.hand_off_deletes = writer, writer.delete_acknowledged
+        self.writer = writer
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
@@ -312,8 +314,7 @@ class Agent:
             stop.set()
             for task in tasks:
                 task.cancel()
-            self.pipeline.writer = self.forwarder.hand_off_deletes = None
-            await asyncio.to_thread(writer.stop)  # commits what is queued: a clean stop loses nothing
+            await self._stop_writer()
             await asyncio.to_thread(self.link.stop)
             self.last_summary = self.summary()
             self.lost_on_stop = self.outbox.close()  # tries once more to write what it holds
@@ -337,9 +338,18 @@ class Agent:
                 pass
             self.pipeline.flush_due()
 
+    async def _stop_writer(self) -> None:
+        """Commits go back to the loop thread; the writer commits what is queued first (a clean stop
+        loses nothing)."""
+        writer, self.writer = self.writer, None
+        self.pipeline.writer = self.forwarder.hand_off_deletes = None
+        if writer is not None:
+            await asyncio.to_thread(writer.stop)
+
     async def _drain(self, seconds: float) -> None:
         """On a clean stop: commit waiting readings, say `alarm/active` is no longer watched, and give
         the broker a moment to acknowledge what is in flight."""
+        await self._stop_writer()
         self.pipeline.store([self.pipeline.active_message(watched=False)])
         deadline = loop_time() + seconds
         while self.link.connected and loop_time() < deadline:

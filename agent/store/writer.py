@@ -123,7 +123,7 @@ class StoreWriter:
             with self._ready:
                 while not self._jobs and not self._delete_wanted and not self._stopping:
                     self._ready.wait()
-                if self._stopping and not self._jobs:
+                if self._stopping and not self._jobs and not self._delete_wanted:
                     return
             self._commit_queued()
 
