@@ -25,6 +25,7 @@ from agent.hotlab.monitor import HotlabMonitor
 from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.payloads import alarm_body, envelope, reading_body
 from agent.plausibility import PlausibilityGate
+from agent.report_filter import ReportFilter
 from agent.restart_state import StateWriter, resume
 from agent.store.outbox import Outbox, OutMessage, Priority
 from agent.store.writer import Committed, StoreWriter
@@ -87,6 +88,7 @@ class Pipeline:
         self._waiting_since = 0.0
         self.store_ok = True
         self.writer: StoreWriter | None = None  # set while the agent runs: commits off the loop
+        self.report = ReportFilter(config.store.report_deadband, config.store.report_max_interval_s)
 
     @property
     def active_alarms(self) -> dict[str, AlarmNotice]:
@@ -125,6 +127,11 @@ class Pipeline:
             derived.update(result.derived)
             alarms += result.alarms
             records += result.records
+        beam_on = self.fluoro is not None and self.fluoro.beam_on
+        force = beam_on or bool(alarms or records or self.alarm_book.active) or gate.reading is None
+        if not self.report.report(reading, t_mono, force):  # judged above; unchanged: not sent
+            self.counters["readings_unreported"] += 1
+            return
         messages = [
             OutMessage(
                 f"reading/{reading.device}",
