@@ -321,6 +321,8 @@ class Pipeline:
     def committed(self, result: Committed) -> None:
         """A commit is done (on the loop thread): count a failure, note the state written, wake the
         forwarder."""
+        if self.writer is not None and self.writer.shed:
+            self.counters["readings_shed"] = self.writer.shed  # the writer could not keep up
         if result.error is not None:
             self.counters["store_errors"] += 1
             if self.store_ok:

@@ -20,6 +20,7 @@ SMOKE = {
     "modbus.py": ["--reads", "20", "--rtu-reads", "5"],
     "state.py": [],
     "summary.py": ["--repeats", "2", "--only", "state.py"],
+    "write_volume.py": ["--seconds", "2"],
 }
 
 
