@@ -34,6 +34,7 @@ from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
 from agent.security import refusal_record, start_warnings
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
+from agent.store.writer import Committed, StoreWriter
 from agent.web.auth import Keyring as LoginKeyring
 from agent.web.server import WebServer
 from core.errors import StartRefused, StoreError
@@ -75,6 +76,7 @@ class Agent:
             delete_every_s=config.store.commit_window_s,
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
+        self.writer: StoreWriter | None = None  # commits off the loop while the agent runs
         self._alarm_sink = self.pipeline.alarm_message
         self.security_warnings = start_warnings(config)
         self.refusals = RefusalAlarms(self.pipeline.alarm_message, self.pipeline.store)
@@ -279,6 +281,14 @@ class Agent:
             self.pipeline.store([self.pipeline.alarm_message(self._store_unavailable_alarm())])
         for warning in self.security_warnings:
             log.warning("INSECURE: %s", warning)
+
+        def committed(done: Committed) -> None:
+            loop.call_soon_threadsafe(self.pipeline.committed, done)
+
+        writer = StoreWriter(self.outbox, committed)
+        writer.start()  # from here on, commits run on the writer's thread (agent/store/writer.py)
+        self.pipeline.writer, self.forwarder.hand_off_deletes = writer, writer.delete_acknowledged
+        self.writer = writer
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
@@ -305,6 +315,7 @@ class Agent:
             stop.set()
             for task in tasks:
                 task.cancel()
+            await self._stop_writer()
             await asyncio.to_thread(self.link.stop)
             self.last_summary = self.summary()
             self.lost_on_stop = self.outbox.close()  # tries once more to write what it holds
@@ -328,9 +339,18 @@ class Agent:
                 pass
             self.pipeline.flush_due()
 
+    async def _stop_writer(self) -> None:
+        """Commits go back to the loop thread; the writer commits what is queued first (a clean stop
+        loses nothing)."""
+        writer, self.writer = self.writer, None
+        self.pipeline.writer = self.forwarder.hand_off_deletes = None
+        if writer is not None:
+            await asyncio.to_thread(writer.stop)
+
     async def _drain(self, seconds: float) -> None:
         """On a clean stop: commit waiting readings, say `alarm/active` is no longer watched, and give
         the broker a moment to acknowledge what is in flight."""
+        await self._stop_writer()
         self.pipeline.store([self.pipeline.active_message(watched=False)])
         deadline = loop_time() + seconds
         while self.link.connected and loop_time() < deadline:

@@ -127,9 +127,16 @@ class StoreConfig:
     # Write budget (issue 12): readings share one commit per window, acknowledged rows are deleted in
     # one transaction per window. 0 = every reading its own commit (the most durable, ~50 KB/message).
     commit_window_s: float = 0.0
+    # Report by exception (issue 17, agent/report_filter.py): 0 = every reading is stored and sent.
+    report_deadband: float = 0.0  # fraction of the last reported value a reading must move by
+    report_max_interval_s: float = 10.0  # … or this long since the device's last reported reading
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
+        if not 0 <= self.report_deadband <= 1:
+            problems.append(("report_deadband", "must be 0–1 (a fraction of the last reported value)"))
+        if not 0.1 <= self.report_max_interval_s <= 3600:
+            problems.append(("report_max_interval_s", "must be 0.1–3600 s"))
         if self.max_bytes < 64 * 1024:
             problems.append(("max_bytes", "must be ≥ 65536"))
         if not 0.1 <= self.pressure_clear_fraction < self.pressure_fraction < 1:

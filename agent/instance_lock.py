@@ -48,8 +48,8 @@ class InstanceLocks:
     def take_device(self, device: Path, what: str) -> None:
         """Hold an exclusive lock on a serial device node (opened without becoming its controlling tty)."""
         fd = os.open(device, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
-        if not os.isatty(fd):  # not a serial line (e.g. /dev/null in a test config): nothing to share
-            os.close(fd)
+        if not os.isatty(fd):  # not a serial port (e.g. /dev/null in a config without hardware):
+            os.close(fd)  # shared by every process on the machine, nothing to keep to one agent
             return
         if self._lock(fd, what, device):
             raise StartRefused(f"{what} is in use by another doseedge agent (or program): {HINT}")

@@ -27,8 +27,10 @@ from agent.hotlab.monitor import HotlabMonitor
 from agent.notices import AlarmNotice, Evaluation, Monitor, RecordNotice
 from agent.payloads import alarm_body, envelope, reading_body
 from agent.plausibility import PlausibilityGate
+from agent.report_filter import ReportFilter
 from agent.restart_state import StateWriter, resume
 from agent.store.outbox import Outbox, OutMessage, Priority
+from agent.store.writer import Committed, StoreWriter
 from core.errors import StoreError
 from drivers.model import Reading
 
@@ -88,6 +90,8 @@ class Pipeline:
         self._waiting: list[OutMessage] = []
         self._waiting_since = 0.0
         self.store_ok = True
+        self.writer: StoreWriter | None = None  # set while the agent runs: commits off the loop
+        self.report = ReportFilter(config.store.report_deadband, config.store.report_max_interval_s)
 
     @property
     def active_alarms(self) -> dict[str, AlarmNotice]:
@@ -126,6 +130,11 @@ class Pipeline:
             derived.update(result.derived)
             alarms += result.alarms
             records += result.records
+        beam_on = self.fluoro is not None and self.fluoro.beam_on
+        force = beam_on or bool(alarms or records or self.alarm_book.active) or gate.reading is None
+        if not self.report.report(reading, t_mono, force):  # judged above; unchanged: not sent
+            self.counters["readings_unreported"] += 1
+            return
         messages = [
             OutMessage(
                 f"reading/{reading.device}",
@@ -305,22 +314,38 @@ class Pipeline:
             self.flush([])
 
     def flush(self, messages: list[OutMessage] | None = None) -> None:
+        """Commit what waits and `messages`: handed to the store writer's thread while the agent
+        runs (agent/store/writer.py; `committed` follows on the loop), else here and now."""
         batch, self._waiting = [*self._waiting, *(messages or [])], []
         readings_only = self._window > 0 and all(m.priority == Priority.READING for m in batch)
+        state = self._state.rows(self)
+        revision = self.alarm_book.revision
+        if self.writer is not None:
+            self.writer.submit(batch, state, readings_only, revision)
+            return
+        result = Committed(state, len(batch), revision)
         try:
-            state = self._state.rows(self)
             self.outbox.append(batch, state=state, readings_only=readings_only)
         except StoreError as exc:
+            result.error = exc
+        self.committed(result)
+
+    def committed(self, result: Committed) -> None:
+        """A commit is done (on the loop thread): count a failure, note the state written, wake the
+        forwarder."""
+        if self.writer is not None and self.writer.shed:
+            self.counters["readings_shed"] = self.writer.shed  # the writer could not keep up
+        if result.error is not None:
             self.counters["store_errors"] += 1
             if self.store_ok:
-                log.error("STORE FAILING, keeping messages in memory: %s", exc)
+                log.error("STORE FAILING, keeping messages in memory: %s", result.error)
             self.store_ok = False
             self.counters["unstored_dropped"] = self.outbox.held.dropped
             self.wake()
             return
         if not self.store_ok:
             log.warning("store recovered; held messages written")
-        self._state.written(self, state)
+        self._state.written(result.state, result.revision)
         self.store_ok = True
         self.wake()
 

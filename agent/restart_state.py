@@ -53,13 +53,17 @@ class Pipeline(Protocol):
 
 
 class StateWriter:
-    """The state rows to write with a batch: `fluoro` (the procedure, and `saved_at`) with every batch,
+    """The state rows to write with a batch: `fluoro` (the procedure, and `saved_at`) with every batch
+    (once on a station without fluoroscopy: nothing in it changes, and `resume` needs it only to load
+    the book),
     `alarms` (the book) only when the book has changed since it was last written, so the per-reading
     cost stays that of one small row however many alarms a long procedure has raised."""
 
     def __init__(self) -> None:
         self._written_revision = -1
         self._written_alarms = ""
+        self._no_fluoro = False  # a station without fluoroscopy: its `procedure` row never changes
+        self._no_fluoro_written = False
 
     def rows(self, pipeline: Pipeline) -> dict[str, str]:
         now_t, wall = pipeline.clock.monotonic(), pipeline.clock.wall()
@@ -67,7 +71,10 @@ class StateWriter:
         snapshot = fluoro.snapshot(now_t) if fluoro is not None else None
         procedure = _open_procedure(snapshot)
         alarms = _json({"alarms": procedure.pop("alarms", [])}) if procedure is not None else ""
-        rows = {CLOCK_KEY: _json({"version": VERSION, "saved_at": wall.isoformat(), "fluoro": snapshot})}
+        rows = {}
+        self._no_fluoro = fluoro is None
+        if not (self._no_fluoro and self._no_fluoro_written):  # with no procedure, written once (issue 17)
+            rows[CLOCK_KEY] = _json({"version": VERSION, "saved_at": wall.isoformat(), "fluoro": snapshot})
         if alarms and alarms != self._written_alarms:  # the procedure's alarms: only when they change
             rows[PROCEDURE_ALARMS_KEY] = alarms
         book = pipeline.alarm_book
@@ -76,10 +83,13 @@ class StateWriter:
             rows[ALARMS_KEY] = _json(book.dump(a["alarm_id"] for a in (current.alarms if current else ())))
         return rows
 
-    def written(self, pipeline: Pipeline, rows: dict[str, str]) -> None:
-        """The rows were committed (the caller's append succeeded)."""
+    def written(self, rows: dict[str, str], revision: int) -> None:
+        """The rows, built at the alarm book's `revision`, were committed (the caller's append
+        succeeded; with the store writer, possibly after the book changed again)."""
         if ALARMS_KEY in rows:
-            self._written_revision = pipeline.alarm_book.revision
+            self._written_revision = revision
+        if CLOCK_KEY in rows and self._no_fluoro:
+            self._no_fluoro_written = True
         if PROCEDURE_ALARMS_KEY in rows:
             self._written_alarms = rows[PROCEDURE_ALARMS_KEY]
 

@@ -9,7 +9,8 @@ Three workloads, each against a private Mosquitto on loopback and a subscriber:
 - overload: the same readings offered at 2× the measured capacity for `--seconds`: p50/p99 latency from the
   reading's timestamp to the subscriber, backlog at the end and its growth per second.
 - idle: 4 generator devices polled at 10 Hz over Modbus TCP (the pymodbus simulator in a child process,
-  `doseedge simulate modbus_generator --port N`), values unchanging: CPU % and messages/s.
+  `doseedge simulate modbus_generator --port N`), values unchanging: CPU % and messages/s; once
+  with every reading sent, once by exception (`[store] report_deadband = 0.01`, heartbeat 10 s).
 
     .venv/bin/python bench/capacity.py [--seconds 10] [--repeats 3]
     .venv/bin/python bench/capacity.py --quick      # a smoke run (the test suite runs this)
@@ -45,6 +46,10 @@ site = "bench"
 station_id = "capacity"
 [store]
 path = "{store}"
+"""
+
+BY_EXCEPTION = """report_deadband = 0.01
+report_max_interval_s = 10.0
 """
 
 GENERATOR = """
@@ -147,6 +152,7 @@ async def _run_fed(broker: MosquittoBroker, seconds: float, rate: float | None) 
     ]
     return {
         "offered_per_s": fed / wall,
+        "shed": agent.pipeline.counters["readings_shed"],
         "acked_per_s": acked / wall,
         "cpu_pct": 100 * cpu / wall,
         "commits_per_s": counted.count / wall,
@@ -157,7 +163,7 @@ async def _run_fed(broker: MosquittoBroker, seconds: float, rate: float | None) 
     }
 
 
-async def _run_idle(broker: MosquittoBroker, seconds: float) -> dict[str, float]:
+async def _run_idle(broker: MosquittoBroker, seconds: float, store: str = "") -> dict[str, float]:
     port = free_port()
     simulator = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "simulate", "modbus_generator", "--port", str(port)],
@@ -169,8 +175,10 @@ async def _run_idle(broker: MosquittoBroker, seconds: float) -> dict[str, float]
         assert simulator.stdout is not None
         simulator.stdout.readline()  # it says where it listens once it does
         tmp = tempfile.mkdtemp(prefix="doseedge-idle-")
-        text = STATION.format(store=f"{tmp}/outbox.sqlite") + "".join(
-            GENERATOR.format(i=i, port=port) for i in range(4)
+        text = (
+            STATION.format(store=f"{tmp}/outbox.sqlite")
+            + store
+            + "".join(GENERATOR.format(i=i, port=port) for i in range(4))
         )
         config = parse_config(text).with_mqtt(broker.host, broker.port)
         agent = Agent(config)
@@ -210,13 +218,20 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
     seconds, repeats = (1.0, 1) if args.quick else (args.seconds, args.repeats)
-    runs: dict[str, list[dict[str, float]]] = {"capacity": [], "overload_2x": [], "idle_4x10Hz": []}
+    runs: dict[str, list[dict[str, float]]] = {
+        "capacity": [],
+        "overload_2x": [],
+        "idle_4x10Hz": [],
+        "idle_4x10Hz_by_exception": [],
+    }
     with MosquittoBroker() as broker:
         for _ in range(repeats):
             capacity = asyncio.run(_run_fed(broker, seconds, None))
             runs["capacity"].append(capacity)
             runs["overload_2x"].append(asyncio.run(_run_fed(broker, seconds, 2 * capacity["acked_per_s"])))
             runs["idle_4x10Hz"].append(asyncio.run(_run_idle(broker, seconds)))
+            by_exception = asyncio.run(_run_idle(broker, seconds, BY_EXCEPTION))
+            runs["idle_4x10Hz_by_exception"].append(by_exception)
     if args.json:
         print(json.dumps(runs))
         return

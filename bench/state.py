@@ -92,7 +92,7 @@ def run(alarms: int, n: int, directory: Path) -> None:
         t2 = time.perf_counter()
         outbox.append([message], state=state)
         t3 = time.perf_counter()
-        writer.written(pipeline, state)
+        writer.written(state, pipeline.alarm_book.revision)
         without.append(t1 - t0)
         build.append(t2 - t1)
         with_state.append(t3 - t2)

@@ -25,6 +25,7 @@ BENCHES: dict[str, list[str]] = {
     "device_command.py": ["--seconds", "10"],
     "state.py": [],
     "store.py": ["--quick"],
+    "write_volume.py": ["--seconds", "20"],
 }
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 

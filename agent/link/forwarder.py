@@ -66,6 +66,7 @@ class Forwarder:
         self._in_flight: dict[int, tuple[int, float, int]] = {}  # mid -> (row id, sent at, priority)
         self._acked: list[int] = []
         self.delete_every_s = delete_every_s  # acknowledged rows deleted in one transaction per window
+        self.hand_off_deletes: Callable[[], None] | None = None  # the store writer deletes them
         self._acked_since = 0.0
         self._refused: list[tuple[int, str]] = []  # (row id, broker's reason)
         self._up = link.connected  # the loop has processed the connect (link.connected is set earlier)
@@ -169,7 +170,8 @@ class Forwarder:
     def pump(self, force_delete: bool = False) -> int:
         """Delete what was acknowledged (every `delete_every_s`; meanwhile not sent again), then
         publish up to the window. Returns messages published."""
-        if self._acked and self.delete_every_s > 0:  # deleted with the next commit (write budget)
+        if self._acked and (self.delete_every_s > 0 or self.hand_off_deletes is not None):
+            # deleted with the next commit (write budget; the store writer's next commit)
             if not self.outbox.deferred:
                 self._acked_since = self._monotonic()
             self.outbox.defer_delete(self._acked)
@@ -178,10 +180,10 @@ class Forwarder:
         if self.outbox.deferred and (
             force_delete or self._monotonic() - self._acked_since >= 2 * self.delete_every_s
         ):
-            try:  # no commit came to take them: their own transaction
-                self.outbox.delete(list(self.outbox.deferred))
-            except StoreError as exc:
-                log.debug("delete of acknowledged rows deferred: %s", exc)
+            if self.hand_off_deletes is not None and not force_delete:
+                self.hand_off_deletes()  # the store writer's thread deletes them (agent/store/writer.py)
+            else:
+                self._delete_deferred()
         if self._delete_due(force_delete):
             try:  # a store that refuses the delete keeps the ids here: not sent again meanwhile
                 self.outbox.delete(self._acked)
@@ -210,6 +212,12 @@ class Forwarder:
             sent += 1
         self.published += sent
         return sent
+
+    def _delete_deferred(self) -> None:
+        try:  # no commit came to take them: their own transaction
+            self.outbox.delete(list(self.outbox.deferred))
+        except StoreError as exc:
+            log.debug("delete of acknowledged rows deferred: %s", exc)
 
     def _dead_letter(self) -> None:
         reasons = dict(self._refused)

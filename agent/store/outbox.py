@@ -22,15 +22,17 @@ __all__ = [
     "read_stats",
 ]
 
+import functools
 import json
 import logging
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.config import StoreConfig
 from agent.store.bound import wal_budget
@@ -56,6 +58,19 @@ PROBE_HELD = 64  # a store refusing writes with this many held: retry with the n
 # The agent's own state (open procedure, alarm book: agent/restart_state.py), one JSON row per key,
 # written in the same transaction as the messages it goes with, so the two never disagree after a kill.
 STATE_SCHEMA = "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """One thread at a time on the connection: the store writer's thread commits
+    (agent/store/writer.py) while the event loop reads what to publish."""
+
+    @functools.wraps(method)
+    def wrapper(self: Outbox, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Outbox(StoreAlarms):
@@ -67,6 +82,7 @@ class Outbox(StoreAlarms):
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
+        self.lock = threading.RLock()
         self.config = config or StoreConfig(path=str(path))
         self._alarm = alarm
         self._wall = wall
@@ -108,6 +124,7 @@ class Outbox(StoreAlarms):
 
     # ------------------------------------------------------------------ writing
 
+    @_locked
     def append(
         self, messages: list[OutMessage], state: dict[str, str] | None = None, *, readings_only: bool = False
     ) -> list[StoredMessage]:
@@ -208,6 +225,7 @@ class Outbox(StoreAlarms):
         reserved = self._mark.reserved if self._mark is not None else 2**62
         self.held.hold(messages, lambda m, i: self._number(m, i, now) if self._next_seq < reserved else None)
 
+    @_locked
     def dead_letter(self, reasons: dict[int, str]) -> list[StoredMessage]:
         """Move messages the broker refused out of the queue (agent/store/deadletter.py)."""
         try:
@@ -216,6 +234,7 @@ class Outbox(StoreAlarms):
             self._rollback()
             raise StoreError(f"store dead-letter failed ({self.path}): {exc}") from exc
 
+    @_locked
     def delete(self, ids: list[int]) -> None:
         ids = self.held.forget(ids)
         if not ids:
@@ -229,6 +248,7 @@ class Outbox(StoreAlarms):
             raise StoreError(f"store delete failed ({self.path}): {exc}") from exc
         self.deferred.difference_update(ids)
 
+    @_locked
     def defer_delete(self, ids: list[int]) -> None:
         """Acknowledged rows: deleted in the next append's transaction (no commit of their own: the
         write budget), or by `delete(list(deferred))` when no append comes. Not sent again meanwhile."""
@@ -241,6 +261,7 @@ class Outbox(StoreAlarms):
 
     # ------------------------------------------------------------------ reading
 
+    @_locked
     def pending(
         self,
         limit: int,
@@ -268,19 +289,23 @@ class Outbox(StoreAlarms):
             found = sorted(found + self.held.pending(priorities, exclude), key=lambda m: m.priority)
         return found[:limit]
 
+    @_locked
     def next_id(self) -> int:
         """The row id the next append will get at the earliest (AUTOINCREMENT never reuses)."""
         row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
         return int(row[0]) + 1 if row else 1
 
+    @_locked
     def load_state(self) -> dict[str, str]:
         """The agent state last committed with `append(…, state=…)` (empty for a fresh store)."""
         return {str(k): str(v) for k, v in self._db.execute("SELECT key, value FROM state")}
 
+    @_locked
     def depth(self) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return int(count)
 
+    @_locked
     def stats(self) -> dict[str, Any]:
         """Health as data: depth per priority, oldest unsent age, evictions, bytes (docs/store.md)."""
         return {
@@ -292,6 +317,7 @@ class Outbox(StoreAlarms):
             "failing": self.failing,
         }
 
+    @_locked
     def close(self) -> int:
         """Close; returns how many messages were still held in memory (lost: the caller says so)."""
         if self.deferred:

@@ -12,6 +12,7 @@ import pytest
 from agent.app import Agent
 from agent.cli import main
 from agent.config import load_config
+from agent.instance_lock import InstanceLocks
 from agent.store.outbox import Outbox, OutMessage, Priority
 from core.errors import StartRefused
 from tests.fakes import run_doseedge
@@ -110,3 +111,13 @@ def test_store_status_escapes_the_path_and_fails_on_a_bad_store(
     assert json.loads(capsys.readouterr().out)["readable"] is False
     store.unlink()
     assert main(["store", "status", "-c", str(config)]) == 1
+
+
+def test_a_device_node_that_is_not_a_serial_port_is_not_locked() -> None:
+    """/dev/null (configs without hardware) is shared by every process on the machine: locking it made
+    any two such agents, in any two test runs, refuse each other."""
+    first, second = InstanceLocks(), InstanceLocks()
+    first.take_device(Path("/dev/null"), "null")
+    second.take_device(Path("/dev/null"), "null")  # no StartRefused
+    first.release()
+    second.release()

@@ -82,7 +82,7 @@ def test_the_per_reading_state_row_does_not_grow_with_the_procedures_alarms(tmp_
         pipe.fluoro.procedure.note_alarm(AlarmNotice(f"id-{n}", "device_lost", "raised", "warning", "lost"))
         clock.advance(0.25)
         rows = writer.rows(pipe)
-        writer.written(pipe, rows)
+        writer.written(rows, pipe.alarm_book.revision)
         sizes.append(len(rows[CLOCK_KEY]))
         alarm_rows += PROCEDURE_ALARMS_KEY in rows
         rows = writer.rows(pipe)  # the next reading, no new alarm
@@ -99,3 +99,27 @@ def test_the_cleared_alarm_history_is_bounded() -> None:
         book.apply(notice, clock.wall())
         book.apply(replace(notice, state="cleared"), clock.wall())
     assert len(book.history) == HISTORY_MAX and f"id-{HISTORY_MAX + 499}" in book.history
+
+
+def test_a_station_without_fluoroscopy_writes_its_procedure_row_once(tmp_path: Path) -> None:
+    """Issue 17: nothing in the `procedure` row changes without fluoroscopy; written once, not per
+    reading. The alarm book is still written when it changes and comes back after a restart."""
+    config = parse_config((ROOT / "config" / "demo-hotlab.toml").read_text())
+    config = replace(config, store=replace(config.store, path=str(tmp_path / "o.sqlite")))
+    outbox, clock = Outbox(tmp_path / "o.sqlite"), FakeClock()
+    pipe = Pipeline(config, outbox, clock, lambda: None)
+    assert pipe.fluoro is None
+    kinds = []
+    for n in range(3):
+        clock.advance(0.25)  # a later saved_at: the row would change if it were written
+        if n == 2:
+            pipe.store([pipe.alarm_message(AlarmNotice("a-1", "device_lost", "raised", "warning", "lost"))])
+        state_before = outbox.load_state()
+        pipe.flush([OutMessage("reading/x", {"n": n}, 2)])
+        kinds.append(sorted(k for k, v in outbox.load_state().items() if state_before.get(k) != v))
+    assert kinds == [["alarms", CLOCK_KEY], [], []]
+    outbox.close()
+    again = Pipeline(config, Outbox(tmp_path / "o.sqlite"), FakeClock(), lambda: None)
+    again.resume(again.outbox.load_state())
+    assert "a-1" in again.alarm_book.active
+    again.outbox.close()
