@@ -33,6 +33,7 @@ from agent.payloads import envelope, status_body
 from agent.pipeline import Pipeline, alarm_out
 from agent.poller import DevicePoller
 from agent.security import refusal_record, start_warnings
+from agent.store.deep_check import deep_check, mark_damaged
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
 from agent.store.writer import Committed, StoreWriter
 from agent.web.auth import Keyring as LoginKeyring
@@ -195,6 +196,24 @@ class Agent:
         body["commands"] = dict(self.commands.counters)
         return body
 
+    async def _deep_check(self) -> None:
+        """The large store's integrity check, after monitoring started (agent/store/deep_check.py)."""
+        path = self.outbox.path
+        problem = await asyncio.to_thread(deep_check, path)
+        if not problem:
+            log.info("store %s: integrity check passed", path)
+            return
+        mark_damaged(path, problem)
+        log.error("STORE DAMAGED (%s): monitoring goes on; the next start salvages it", problem)
+        message = (
+            f"The store file is damaged ({problem}): stored messages may be unreadable; monitoring goes "
+            "on, and the next start moves the file aside and salvages what it can"
+        )
+        notice = AlarmNotice(
+            str(uuid.uuid4()), "store_damaged", "raised", "high", message, {"path": str(path)}
+        )
+        self.pipeline.store([self.pipeline.alarm_message(notice)])
+
     async def _publish_health(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
@@ -293,6 +312,8 @@ class Agent:
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))
         tasks.append(asyncio.create_task(self._publish_health(stop), name="health"))
+        if getattr(self.outbox, "deep_check_due", False):
+            tasks.append(asyncio.create_task(self._deep_check(), name="store check"))
         if self.dicom is not None:
             tasks.append(asyncio.create_task(self.dicom.run(stop), name="dicom"))
         if config_window := self.config.store.commit_window_s:

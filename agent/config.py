@@ -127,12 +127,17 @@ class StoreConfig:
     # Write budget (issue 12): readings share one commit per window, acknowledged rows are deleted in
     # one transaction per window. 0 = every reading its own commit (the most durable, ~50 KB/message).
     commit_window_s: float = 0.0
+    # A larger store is opened at once and checked in the background once monitoring runs
+    # (agent/store/deep_check.py): quick_check reads every page, ~12 ms per MB here.
+    startup_check_max_bytes: int = 32 * 1024 * 1024
     # Report by exception (issue 17, agent/report_filter.py): 0 = every reading is stored and sent.
     report_deadband: float = 0.0  # fraction of the last reported value a reading must move by
     report_max_interval_s: float = 10.0  # … or this long since the device's last reported reading
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
+        if self.startup_check_max_bytes < 0:
+            problems.append(("startup_check_max_bytes", "must be ≥ 0 (0: always check in the background)"))
         if not 0 <= self.report_deadband <= 1:
             problems.append(("report_deadband", "must be 0–1 (a fraction of the last reported value)"))
         if not 0.1 <= self.report_max_interval_s <= 3600:

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from agent.config import StoreConfig
 from agent.store.bound import wal_budget
 from agent.store.deadletter import move_to_dead_letter
+from agent.store.deep_check import full_check_due
 from agent.store.held import Held
 from agent.store.messages import (
     AlarmFactory,
@@ -96,7 +97,10 @@ class Outbox(StoreAlarms):
         self._next_seq = 1
         self._mark = SeqMark(self.path) if str(path) != ":memory:" else None
         try:
-            self._db, self.recovery = open_or_recover(self.path, wal_budget(self.config))
+            memory = str(path) == ":memory:"
+            full = memory or full_check_due(self.path, self.config.startup_check_max_bytes)
+            self.deep_check_due = not full  # agent/app.py checks it once monitoring runs
+            self._db, self.recovery = open_or_recover(self.path, wal_budget(self.config), full)
             (self._page_size,) = self._db.execute("PRAGMA page_size").fetchone()
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)")
             self._db.execute(STATE_SCHEMA)

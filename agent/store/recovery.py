@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agent.store.deep_check import clear_mark
 from agent.store.header import repaired_copy
 from agent.store.private import private_dir, private_file, tighten
 from core.errors import StartRefused
@@ -107,6 +108,19 @@ def _check(path: Path, wal_max_bytes: int) -> tuple[sqlite3.Connection | None, s
         return None, str(exc)
 
 
+def _light_open(path: Path, wal_max_bytes: int) -> sqlite3.Connection | None:
+    """Open without reading every page: header, schema and the `meta` row (agent/store/deep_check.py)."""
+    db = None
+    try:
+        db = connect(path, wal_max_bytes)
+        db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()
+        return db
+    except sqlite3.Error:
+        if db is not None:
+            db.close()
+        return None
+
+
 def _move_aside(path: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
@@ -189,7 +203,9 @@ def _salvage(moved: Path, recovery: Recovery) -> None:
         recovery.next_seq = max(recovery.next_seq, max(row[0] for row in recovery.rows) + 1)
 
 
-def open_or_recover(path: Path, wal_max_bytes: int) -> tuple[sqlite3.Connection, Recovery | None]:
+def open_or_recover(
+    path: Path, wal_max_bytes: int, full_check: bool = True
+) -> tuple[sqlite3.Connection, Recovery | None]:
     """Open the store at `path`; a damaged file is moved aside and its readable rows returned.
 
     Raises sqlite3.Error / OSError only if a *fresh* store cannot be created either (no disk at all).
@@ -203,7 +219,12 @@ def open_or_recover(path: Path, wal_max_bytes: int) -> tuple[sqlite3.Connection,
     tighten(path)  # files left by an older install
     if path.stat().st_size == 0:
         return connect(path, wal_max_bytes), None
+    if not full_check:  # a large store: the cheap checks now, quick_check after monitoring starts
+        light = _light_open(path, wal_max_bytes)
+        if light is not None:
+            return light, None
     db, problem = _check(path, wal_max_bytes)
+    clear_mark(path)
     if db is not None:
         return db, None
     moved = _move_aside(path)
