@@ -89,7 +89,7 @@ def procedure_text(fluoro: FluoroMonitor) -> list[str]:
         return []
     return [
         f"procedure Ka,r {totals['kar']:.1f} mGy, fluoro {totals['fluoro_time']:.0f} s, "
-        f"{current.acquisition_count} acq, PSD ≤ {totals['psd']:.1f} mGy"
+        f"{current.acquisition_count} acq, PSD est. {totals['psd']:.1f} mGy"
     ]
 
 

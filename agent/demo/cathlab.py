@@ -39,7 +39,7 @@ def _record_line(record: RecordNotice) -> str:
         return (
             f"   record procedure {d['procedure_id'][:8]}…: Ka,r {t['kar']['value']:.2f} mGy, KAP "
             f"{t['kap']['value']:.3f} Gy·cm², fluoroscopy {t['fluoro_time']['value']:.1f} s, "
-            f"{t['acquisition_count']} acquisition(s), PSD ≤ {t['psd_estimate']['value']:.2f} mGy, "
+            f"{t['acquisition_count']} acquisition(s), PSD estimate {t['psd_estimate']['value']:.2f} mGy, "
             f"{len(d['alarms'])} alarm(s); closed by {d['closed_by']}"
         )
     return f"   record {record.kind}"
