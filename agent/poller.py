@@ -16,7 +16,7 @@ __all__ = ["DevicePoller"]
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from agent.clock import Clock
 from agent.commands.action_queue import ActionOutcome, ActionQueue, QueuedAction
@@ -41,6 +41,7 @@ class DevicePoller:
         on_reading: Callable[[Reading], None],
         on_availability: Callable[[str, bool, str], None],
         on_overrun: Callable[[str, bool, str], None] | None = None,
+        admit: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
@@ -48,6 +49,7 @@ class DevicePoller:
         self.on_reading = on_reading
         self.on_availability = on_availability
         self.on_overrun = on_overrun
+        self.admit = admit  # awaited before each poll: back-pressure from the link (agent/backpressure.py)
         self.counters: Counter[str] = Counter()
         self.overrunning = False
         self._streak = 0  # consecutive polls that broke (+) or kept (−) the interval
@@ -189,6 +191,9 @@ class DevicePoller:
             while not stop.is_set():
                 started = self.clock.monotonic()
                 wake.clear()  # actions queued from now on wake the wait below
+                if self.admit is not None:
+                    await self.admit(self.name)
+                    started = self.clock.monotonic()
                 reading = await asyncio.to_thread(self.step)
                 try:
                     self.settle(reading)
