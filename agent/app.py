@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent.backpressure import Backpressure, stretch_notice
 from agent.bridge_room import attach_bridges
 from agent.clock import Clock, SystemClock
 from agent.commands.auth import Keyring, Sender
@@ -87,6 +88,14 @@ class Agent:
         register_fluoro_commands(self.commands, self.pipeline, self.clock)
         if self.pipeline.hotlab is not None:
             self.pipeline.hotlab.register_commands(self.commands)
+        self.backpressure = Backpressure(
+            self._backlog,
+            self.clock.monotonic,
+            high=config.mqtt.live_backlog_max,
+            max_hold_s=config.mqtt.poll_hold_max_s,
+            exempt=self.pipeline.must_poll,
+            on_change=self._stretched,
+        )
         self.pollers = [
             DevicePoller(
                 device,
@@ -95,6 +104,7 @@ class Agent:
                 self.pipeline.on_reading,
                 self.pipeline.on_availability,
                 self.pipeline.on_poll_overrun,
+                self.backpressure.admit,
             )
             for device in config.devices
         ]
@@ -115,9 +125,20 @@ class Agent:
         real = self.commands.keyring
         login = keyring if keyring is not None else (real if len(real) else None)
         self.web = WebServer(self, self, login, self._announce) if config.web.enabled else None
+        self._stretch_alarm_id = ""
         self.stop_event: asyncio.Event | None = None
         self.lost_on_stop = 0  # messages held in memory at stop that could not be written
         self.last_summary: dict[str, Any] = {}
+
+    def _backlog(self) -> int:
+        """Taken in, not yet published: queued for the store writer + committed, unpublished live rows."""
+        return (self.writer.queued() if self.writer is not None else 0) + self.forwarder.unpublished()
+
+    def _stretched(self, stretching: bool, detail: str) -> None:
+        if stretching:
+            self._stretch_alarm_id = str(uuid.uuid4())
+        notice = stretch_notice(self._stretch_alarm_id, stretching, detail)
+        self.pipeline.store([self.pipeline.alarm_message(notice)])
 
     def _keyring(self, config: AgentConfig) -> Keyring:
         """A senders file that cannot be used refuses every MQTT command, loudly; dose monitoring
@@ -194,6 +215,7 @@ class Agent:
         base = self._base("doseedge.health.v1")
         body = health_body(base, self.outbox.stats(), link, latency, devices, self.pipeline.counters)
         body["commands"] = dict(self.commands.counters)
+        body["overload"] = self.backpressure.health()
         return body
 
     async def _deep_check(self) -> None:
@@ -336,6 +358,7 @@ class Agent:
             stop.set()
             for task in tasks:
                 task.cancel()
+            self.backpressure.close()
             await self._stop_writer()
             await asyncio.to_thread(self.link.stop)
             self.last_summary = self.summary()

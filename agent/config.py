@@ -74,6 +74,9 @@ class MqttConfig:
     ack_timeout_s: float = 20.0  # oldest message in flight unacknowledged this long: force a reconnect
     healthy_after_s: float = 10.0  # the reconnect back-off resets only after a connection lived this long
     alarm_window: int = 10  # in-flight slots only alarms may use (never behind readings or records)
+    # Overload (issue 17, agent/backpressure.py): polls wait while this many messages are unpublished.
+    live_backlog_max: int = 1000  # messages taken in and not yet published before polls are held
+    poll_hold_max_s: float = 1.0  # longest a held poll waits (each device is still read this often)
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -103,6 +106,10 @@ class MqttConfig:
             problems.append(("healthy_after_s", "must be 0–3600"))
         if not 1 <= self.alarm_window <= 65535:
             problems.append(("alarm_window", "must be 1–65535"))
+        if not 10 <= self.live_backlog_max <= 1_000_000:
+            problems.append(("live_backlog_max", "must be 10–1000000"))
+        if not 0.05 <= self.poll_hold_max_s <= 60:
+            problems.append(("poll_hold_max_s", "must be 0.05–60"))
         if not self.topic_prefix or any(c in self.topic_prefix for c in "#+"):
             problems.append(("topic_prefix", "must be non-empty and contain no '#' or '+'"))
         if not 5 <= self.keepalive_s <= 3600:

@@ -236,6 +236,12 @@ class Pipeline:
             notice = AlarmNotice(alarm_id, "poll_overrun", "cleared", "warning", message, {"device": device})
         self.store([self.alarm_message(notice)])
 
+    def must_poll(self, device: str) -> bool:
+        """The fluoroscopy room's instruments during beam-on are read at their interval even when the
+        link is behind (agent/backpressure.py): the dose is judged at the box, not at the broker."""
+        fluoro = self.fluoro
+        return fluoro is not None and fluoro.beam_on and fluoro.concerns_device(device)
+
     def adopt_lost_alarm(self, device: str, alarm_id: str) -> None:
         """A `device_lost` active before a restart: cleared by the device's next reading."""
         self._lost_alarm_ids[device] = alarm_id

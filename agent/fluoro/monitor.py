@@ -102,7 +102,10 @@ class FluoroMonitor:
         self.devices: dict[str, dict[str, str]] = {}  # device identity as each driver reported it
 
     def concerns(self, reading: Reading) -> bool:
-        return reading.device in (self.config.dap_meter, self.config.generator) and bool(reading.device)
+        return self.concerns_device(reading.device)
+
+    def concerns_device(self, device: str) -> bool:
+        return device in (self.config.dap_meter, self.config.generator) and bool(device)
 
     # ------------------------------------------------------------ observe
 

@@ -77,6 +77,8 @@ class Forwarder:
         self.ack_timeouts = 0
         self._wake = asyncio.Event()
         self._live_from = outbox.next_id()  # rows below this id are backlog
+        self._live_sent_upto = 0  # the highest live reading row id published
+        outbox.last_id = max(outbox.last_id, self._live_from - 1)
         self._tokens = 0.0
         self._refilled = monotonic()
         self.latencies_s: deque[float] = deque(maxlen=1000)
@@ -121,6 +123,14 @@ class Forwarder:
         if up:
             self._live_from = self.outbox.next_id()
         self._wake.set()
+
+    def unpublished(self) -> int:
+        """Live rows committed and not yet published while the broker is up (0 while it is down:
+        then everything is buffered by design). An upper bound: alarms and records among them are
+        counted until the readings pass them (they are published first anyway)."""
+        if not (self._up and self.link.connected):
+            return 0
+        return max(0, self.outbox.last_id - max(self._live_sent_upto, self._live_from - 1))
 
     @property
     def in_flight(self) -> int:
@@ -209,6 +219,8 @@ class Forwarder:
             if mid is None:
                 break
             self._in_flight[mid] = (message.id, now, message.priority)
+            if message.priority == Priority.READING and message.id > self._live_sent_upto:
+                self._live_sent_upto = message.id
             sent += 1
         self.published += sent
         return sent

@@ -95,6 +95,7 @@ class Outbox(StoreAlarms):
         self._failing_alarm_id = ""
         self.over_bound = False
         self._next_seq = 1
+        self.last_id = 0  # the highest row id committed (the forwarder's live backlog: agent/backpressure.py)
         self._mark = SeqMark(self.path) if str(path) != ":memory:" else None
         try:
             memory = str(path) == ":memory:"
@@ -168,6 +169,7 @@ class Outbox(StoreAlarms):
             self._write_failed(exc, unnumbered + messages)
             raise StoreError(f"store append failed ({self.path}): {exc}") from exc
         self.deferred.difference_update(deleted)
+        self.last_id = max([self.last_id, *(m.id for m in stored)])
         if self.failing:  # cleared with the time the store wrote again, in its own transaction
             log.warning("store %s accepts writes again", self.path)
             self.failing = ""
