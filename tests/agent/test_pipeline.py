@@ -116,3 +116,14 @@ def test_a_stretched_poller_is_one_warning_alarm_raised_and_cleared(tmp_path: Pa
     alarms = [a for a in stored(outbox, "alarm") if a["type"] == "poll_overrun"]
     assert [(a["state"], a["severity"]) for a in alarms] == [("raised", "warning"), ("cleared", "warning")]
     assert alarms[0]["alarm_id"] == alarms[1]["alarm_id"] and "cannot keep up" in str(alarms[0]["message"])
+
+
+def test_the_rooms_instruments_must_be_polled_during_beam_on_and_only_then(tmp_path: Path) -> None:
+    """Back-pressure never holds the DAP meter's polls during beam-on (agent/backpressure.py)."""
+    config, pipeline, outbox, clock = setup(tmp_path)
+    assert config.fluoroscopy is not None and config.fluoroscopy.dap_meter == "dap1"
+    assert not pipeline.must_poll("dap1")  # no beam: it may wait like any device
+    per_esak = esak_rate_mgy_min(1.0, config.fluoroscopy.geometry())
+    play(pipeline, clock, [(2, 0), (3, 14)], per_esak)
+    assert pipeline.fluoro is not None and pipeline.fluoro.beam_on
+    assert pipeline.must_poll("dap1") and not pipeline.must_poll("activimeter")
