@@ -59,7 +59,8 @@ class Pipeline:
         self.wake = wake
         self.alarm_book = AlarmBook()
         self.citations = CitationBook()
-        self._overrun_alarm_ids: dict[str, str] = {}
+        self._overrunning: set[str] = set()  # devices whose polls overrun (one poll_overrun alarm)
+        self._overrun_alarm_id = ""
         self.fluoro: FluoroMonitor | None = None
         self.monitors: list[Monitor] = []
         if config.fluoroscopy is not None and config.rate_levels is not None:
@@ -225,15 +226,28 @@ class Pipeline:
 
     def on_poll_overrun(self, device: str, overrunning: bool, detail: str) -> None:
         """A device's polls no longer fit their interval (agent/poller.py decides when): the box is
-        overloaded. Readings still come, further apart; the alarm says so once, not per poll."""
+        overloaded. Readings still come, further apart. One alarm for the station, however many devices
+        overrun together: raised by the first, cleared when the last keeps its interval again (per
+        device counts are in health)."""
+        was = bool(self._overrunning)
         if overrunning:
-            alarm_id = self._overrun_alarm_ids.setdefault(device, str(uuid.uuid4()))
-            message = f"Polling of {device} is stretched, the box cannot keep up: {detail}"
-            notice = AlarmNotice(alarm_id, "poll_overrun", "raised", "warning", message, {"device": device})
+            self._overrunning.add(device)
         else:
-            alarm_id = self._overrun_alarm_ids.pop(device, str(uuid.uuid4()))
-            message = f"Polling of {device} keeps its interval again: {detail}"
-            notice = AlarmNotice(alarm_id, "poll_overrun", "cleared", "warning", message, {"device": device})
+            self._overrunning.discard(device)
+        details = {"device": device, "devices_overrunning": len(self._overrunning)}
+        if overrunning and not was:
+            self._overrun_alarm_id = str(uuid.uuid4())
+            message = f"Polling of {device} is stretched, the box cannot keep up: {detail}"
+            notice = AlarmNotice(
+                self._overrun_alarm_id, "poll_overrun", "raised", "warning", message, details
+            )
+        elif was and not self._overrunning:
+            message = f"Polling keeps its interval again ({device}: {detail})"
+            notice = AlarmNotice(
+                self._overrun_alarm_id, "poll_overrun", "cleared", "warning", message, details
+            )
+        else:
+            return
         self.store([self.alarm_message(notice)])
 
     def must_poll(self, device: str) -> bool:

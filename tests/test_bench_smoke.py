@@ -16,6 +16,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 SMOKE = {
     "capacity.py": ["--quick"],
     "latency.py": ["--seconds", "2"],
+    "overload.py": ["--quick"],
     "device_command.py": ["--seconds", "2"],
     "modbus.py": ["--reads", "20", "--rtu-reads", "5"],
     "state.py": [],

@@ -118,9 +118,26 @@ def test_a_stretched_poller_is_one_warning_alarm_raised_and_cleared(tmp_path: Pa
     assert alarms[0]["alarm_id"] == alarms[1]["alarm_id"] and "cannot keep up" in str(alarms[0]["message"])
 
 
+def test_many_devices_overrunning_together_are_one_alarm_not_one_per_device(tmp_path: Path) -> None:
+    """Overload stretches every device's polls at once (bench/overload.py saw 162 devices overrun in a
+    second): the box cannot keep up is one fact, alarmed once, cleared when the last device is back."""
+    _, pipeline, outbox, _ = setup(tmp_path)
+    for i in range(50):
+        pipeline.on_poll_overrun(f"gen{i}", True, f"last poll took 240 ms for an interval of 50 ms ({i})")
+    for i in range(49):
+        pipeline.on_poll_overrun(f"gen{i}", False, "last poll took 20 ms for an interval of 50 ms")
+    alarms = [a for a in stored(outbox, "alarm") if a["type"] == "poll_overrun"]
+    assert [a["state"] for a in alarms] == ["raised"]
+    assert alarms[0]["device"] == "gen0"
+    pipeline.on_poll_overrun("gen49", False, "last poll took 20 ms for an interval of 50 ms")
+    alarms = [a for a in stored(outbox, "alarm") if a["type"] == "poll_overrun"]
+    assert [a["state"] for a in alarms] == ["raised", "cleared"]
+    assert alarms[1]["devices_overrunning"] == 0
+
+
 def test_the_rooms_instruments_must_be_polled_during_beam_on_and_only_then(tmp_path: Path) -> None:
     """Back-pressure never holds the DAP meter's polls during beam-on (agent/backpressure.py)."""
-    config, pipeline, outbox, clock = setup(tmp_path)
+    config, pipeline, _, clock = setup(tmp_path)
     assert config.fluoroscopy is not None and config.fluoroscopy.dap_meter == "dap1"
     assert not pipeline.must_poll("dap1")  # no beam: it may wait like any device
     per_esak = esak_rate_mgy_min(1.0, config.fluoroscopy.geometry())
