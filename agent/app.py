@@ -38,7 +38,6 @@ from agent.store.deep_check import deep_check, mark_damaged
 from agent.store.outbox import Outbox, OutMessage, Priority, StoreAlarm
 from agent.store.writer import Committed, StoreWriter
 from agent.web.auth import Keyring as LoginKeyring
-from agent.web.server import WebServer
 from core.errors import StartRefused, StoreError
 from drivers.registry import build_driver
 
@@ -124,7 +123,11 @@ class Agent:
         # keys and roles as signed commands), or against `keyring` when one is given (the demos' login)
         real = self.commands.keyring
         login = keyring if keyring is not None else (real if len(real) else None)
-        self.web = WebServer(self, self, login, self._announce) if config.web.enabled else None
+        self.web: Any = None  # aiohttp (~13 MB resident) is imported only for a station that serves the view
+        if config.web.enabled:
+            from agent.web.server import WebServer
+
+            self.web = WebServer(self, self, login, self._announce)
         self._stretch_alarm_id = ""
         self.stop_event: asyncio.Event | None = None
         self.lost_on_stop = 0  # messages held in memory at stop that could not be written

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHES: dict[str, list[str]] = {
     "capacity.py": ["--seconds", "10", "--repeats", "1"],
     "overload.py": ["--seconds", "10"],
+    "memory.py": ["--seconds", "10"],
     "latency.py": ["--seconds", "30"],
     "modbus.py": [],
     "device_command.py": ["--seconds", "10"],

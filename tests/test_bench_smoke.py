@@ -17,6 +17,7 @@ SMOKE = {
     "capacity.py": ["--quick"],
     "latency.py": ["--seconds", "2"],
     "overload.py": ["--quick"],
+    "memory.py": ["--seconds", "2"],
     "device_command.py": ["--seconds", "2"],
     "modbus.py": ["--reads", "20", "--rtu-reads", "5"],
     "state.py": [],
