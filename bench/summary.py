@@ -22,6 +22,7 @@ BENCHES: dict[str, list[str]] = {
     "capacity.py": ["--seconds", "10", "--repeats", "1"],
     "overload.py": ["--seconds", "10"],
     "memory.py": ["--seconds", "10"],
+    "modbus_harness.py": ["--seconds", "10"],
     "latency.py": ["--seconds", "30"],
     "modbus.py": [],
     "device_command.py": ["--seconds", "10"],

@@ -18,6 +18,7 @@ SMOKE = {
     "latency.py": ["--seconds", "2"],
     "overload.py": ["--quick"],
     "memory.py": ["--seconds", "2"],
+    "modbus_harness.py": ["--seconds", "1", "--devices", "2"],
     "device_command.py": ["--seconds", "2"],
     "modbus.py": ["--reads", "20", "--rtu-reads", "5"],
     "state.py": [],
