@@ -74,6 +74,8 @@ class MqttConfig:
     ack_timeout_s: float = 20.0  # oldest message in flight unacknowledged this long: force a reconnect
     healthy_after_s: float = 10.0  # the reconnect back-off resets only after a connection lived this long
     alarm_window: int = 10  # in-flight slots only alarms may use (never behind readings or records)
+    # Several readings per message under a backlog (issue 17, docs/mqtt.md `readings`); 1: never.
+    max_readings_per_message: int = 50  # readings of one device packed in one message when they queue
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -103,6 +105,8 @@ class MqttConfig:
             problems.append(("healthy_after_s", "must be 0–3600"))
         if not 1 <= self.alarm_window <= 65535:
             problems.append(("alarm_window", "must be 1–65535"))
+        if not 1 <= self.max_readings_per_message <= 1000:
+            problems.append(("max_readings_per_message", "must be 1–1000"))
         if not self.topic_prefix or any(c in self.topic_prefix for c in "#+"):
             problems.append(("topic_prefix", "must be non-empty and contain no '#' or '+'"))
         if not 5 <= self.keepalive_s <= 3600:
