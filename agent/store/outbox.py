@@ -280,7 +280,8 @@ class Outbox(StoreAlarms):
         self.deferred.update(self.held.forget(ids))
 
     def _delete_rows(self, ids: list[int]) -> None:
-        self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+        """Runs of consecutive ids (acknowledged batches, windows) go as one range each."""
+        self._db.executemany("DELETE FROM outbox WHERE id BETWEEN ? AND ?", _runs(ids))
         if self._alarm_id("store_pressure") and self.used_bytes() < self._limit("clear"):
             self._insert([self._store_alarm("store_pressure", "cleared", "warning", "store below bound")])
 
@@ -371,3 +372,14 @@ class Outbox(StoreAlarms):
             self._db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
+
+
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """Sorted ids as (first, last) runs of consecutive numbers: [1, 2, 3, 7] → [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
