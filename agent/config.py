@@ -63,7 +63,7 @@ class MqttConfig:
     session_expiry_s: int = 7 * 24 * 3600  # MQTT 5 persistent session lifetime
     max_queued_messages: int = 1000  # paho's outgoing queue bound (≥ max_inflight)
     watchdog_s: float = 10.0  # restart the network loop if it has not turned for this long
-    replay_max_msg_s: float = 10000.0  # backlog readings per second after an outage (live goes first)
+    replay_max_msg_s: float = 10000.0  # backlog messages per second after an outage (live goes first)
     health_interval_s: float = 30.0  # period of …/health
     tls_ca_file: str = ""  # enables TLS with CA verification
     tls_cert_file: str = ""  # client certificate (mutual TLS), with tls_key_file
