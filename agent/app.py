@@ -26,6 +26,7 @@ from agent.console import Console
 from agent.fluoro.commands import register_fluoro_commands
 from agent.health import device_health, health_body
 from agent.instance_lock import InstanceLocks, serial_device
+from agent.link.batches import BATCH_SCHEMA
 from agent.link.forwarder import Forwarder
 from agent.link.mqtt_link import MqttLink
 from agent.link.refusals import RefusalAlarms
@@ -75,6 +76,8 @@ class Agent:
             alarm_window=config.mqtt.alarm_window,
             ack_timeout_s=config.mqtt.ack_timeout_s,
             delete_every_s=config.store.commit_window_s,
+            per_message=config.mqtt.max_readings_per_message,
+            envelope=lambda: self._base(BATCH_SCHEMA),
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
         self.writer: StoreWriter | None = None  # commits off the loop while the agent runs
@@ -207,6 +210,8 @@ class Agent:
             "published": self.forwarder.published,
             "acknowledged": self.forwarder.acknowledged,
             "replayed": self.forwarder.replayed,
+            "batches": self.forwarder.batches,
+            "batched_readings": self.forwarder.batched,
             "refused": dict(self.refusals.by_topic),
             "ack_timeouts": self.forwarder.ack_timeouts,
             "forced_reconnects": self.link.kicks,

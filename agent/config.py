@@ -63,7 +63,7 @@ class MqttConfig:
     session_expiry_s: int = 7 * 24 * 3600  # MQTT 5 persistent session lifetime
     max_queued_messages: int = 1000  # paho's outgoing queue bound (≥ max_inflight)
     watchdog_s: float = 10.0  # restart the network loop if it has not turned for this long
-    replay_max_msg_s: float = 10000.0  # backlog readings per second after an outage (live goes first)
+    replay_max_msg_s: float = 10000.0  # backlog messages per second after an outage (live goes first)
     health_interval_s: float = 30.0  # period of …/health
     tls_ca_file: str = ""  # enables TLS with CA verification
     tls_cert_file: str = ""  # client certificate (mutual TLS), with tls_key_file
@@ -77,6 +77,8 @@ class MqttConfig:
     # Overload (issue 17, agent/backpressure.py): polls wait while this many messages are unpublished.
     live_backlog_max: int = 1000  # messages taken in and not yet published before polls are held
     poll_hold_max_s: float = 1.0  # longest a held poll waits (each device is still read this often)
+    # Several readings per message under a backlog (issue 17, docs/mqtt.md `readings`); 1: never.
+    max_readings_per_message: int = 50  # readings of one device packed in one message when they queue
 
     def validate(self) -> list[tuple[str, str]]:
         problems = []
@@ -110,6 +112,8 @@ class MqttConfig:
             problems.append(("live_backlog_max", "must be 10–1000000"))
         if not 0.05 <= self.poll_hold_max_s <= 60:
             problems.append(("poll_hold_max_s", "must be 0.05–60"))
+        if not 1 <= self.max_readings_per_message <= 1000:
+            problems.append(("max_readings_per_message", "must be 1–1000"))
         if not self.topic_prefix or any(c in self.topic_prefix for c in "#+"):
             problems.append(("topic_prefix", "must be non-empty and contain no '#' or '+'"))
         if not 5 <= self.keepalive_s <= 3600:

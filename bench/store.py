@@ -74,10 +74,12 @@ def sustained(outbox: Outbox, per_commit: int, seconds: float = 3.0) -> float:
     return done / (time.perf_counter() - t0)
 
 
-async def drain(outbox: Outbox, broker: MosquittoBroker, window: int, replay: float) -> tuple[int, float]:
+async def drain(
+    outbox: Outbox, broker: MosquittoBroker, window: int, replay: float, per_message: int = 1
+) -> tuple[int, float]:
     config = MqttConfig(port=broker.port, max_inflight=window, max_queued_messages=window * 2, protocol="5")
     link = MqttLink(config, "bench/site/st", f"bench-{window}", lambda s: {"state": s})
-    forwarder = Forwarder(outbox, link, window, replay)
+    forwarder = Forwarder(outbox, link, window, replay, per_message=per_message)
     loop = asyncio.get_running_loop()
     link.on_ack = lambda mid: forwarder.ack_from_thread(loop, mid)
     link.on_state = lambda up: forwarder.state_from_thread(loop, up)
@@ -101,45 +103,50 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="backlogs 0 and 1 000: the test suite's run")
+    parser.add_argument("--drain-only", action="store_true", help="only the drain figures")
     args = parser.parse_args()
     backlogs = [0, 1_000] if args.smoke else [0, 10_000, 100_000] if args.quick else [0, 100_000, 1_000_000]
-    with tempfile.TemporaryDirectory(prefix="doseedge-bench-") as tmp:
-        path = Path(tmp) / "outbox.sqlite"
-        outbox = Outbox(path, StoreConfig(path=str(path), max_bytes=BIG))
-        print("Append cost, one message per transaction (synchronous=FULL), median of 300:")
-        for backlog in backlogs:
-            grow(outbox, backlog)
-            print(f"  backlog {backlog:>9,}: {append_cost_ms(outbox):.3f} ms/append")
-        rows = outbox.depth()
-        used = outbox.used_bytes()
-        payload = len(outbox.pending(1)[0].payload)
-        files = sum(p.stat().st_size for p in Path(tmp).glob("outbox.sqlite*"))
-        print(
-            f"Bytes per record: {used / rows:.0f} B used pages, {files / rows:.0f} B on disk incl. WAL "
-            f"({rows:,} rows; JSON payload {payload} B each)"
-        )
-        outbox.close()
-    with tempfile.TemporaryDirectory(prefix="doseedge-bench-") as tmp:
-        path = Path(tmp) / "outbox.sqlite"
-        outbox = Outbox(path, StoreConfig(path=str(path), max_bytes=BIG))
-        print("Sustained appends with group commit (3 s each):")
-        for per in (1, 10, 100):
-            print(f"  {per:>3} per transaction: {sustained(outbox, per):,.0f} records/s")
-        outbox.close()
+    if not args.drain_only:
+        with tempfile.TemporaryDirectory(prefix="doseedge-bench-") as tmp:
+            path = Path(tmp) / "outbox.sqlite"
+            outbox = Outbox(path, StoreConfig(path=str(path), max_bytes=BIG))
+            print("Append cost, one message per transaction (synchronous=FULL), median of 300:")
+            for backlog in backlogs:
+                grow(outbox, backlog)
+                print(f"  backlog {backlog:>9,}: {append_cost_ms(outbox):.3f} ms/append")
+            rows = outbox.depth()
+            used = outbox.used_bytes()
+            payload = len(outbox.pending(1)[0].payload)
+            files = sum(p.stat().st_size for p in Path(tmp).glob("outbox.sqlite*"))
+            print(
+                f"Bytes per record: {used / rows:.0f} B used pages, {files / rows:.0f} B on disk incl. WAL "
+                f"({rows:,} rows; JSON payload {payload} B each)"
+            )
+            outbox.close()
+        with tempfile.TemporaryDirectory(prefix="doseedge-bench-") as tmp:
+            path = Path(tmp) / "outbox.sqlite"
+            outbox = Outbox(path, StoreConfig(path=str(path), max_bytes=BIG))
+            print("Sustained appends with group commit (3 s each):")
+            for per in (1, 10, 100):
+                print(f"  {per:>3} per transaction: {sustained(outbox, per):,.0f} records/s")
+            outbox.close()
     broker = MosquittoBroker()
     broker.start()
     try:
         print("Drain to a local Mosquitto after an outage (QoS 1, delete on PUBACK):")
-        for window, replay, backlog in ((100, 10000.0, 50_000), (100, 1e9, 50_000), (500, 1e9, 100_000)):
+        batched = MqttConfig().max_readings_per_message
+        runs = [(100, 10000.0, 50_000, 1), (100, 1e9, 50_000, 1), (500, 1e9, 100_000, 1)]
+        runs += [(100, 10000.0, 50_000, batched), (100, 1e9, 100_000, batched)]
+        for window, replay, backlog, per_message in runs:
             with tempfile.TemporaryDirectory(prefix="doseedge-bench-") as tmp:
                 path = Path(tmp) / "outbox.sqlite"
                 outbox = Outbox(path, StoreConfig(path=str(path), max_bytes=BIG))
                 grow(outbox, backlog)
-                n, seconds = asyncio.run(drain(outbox, broker, window, replay))
+                n, seconds = asyncio.run(drain(outbox, broker, window, replay, per_message))
                 cap = "default cap" if replay == 10000.0 else "no cap"
                 print(
-                    f"  window {window}, replay_max_msg_s {replay:g} ({cap}): {n:,} in {seconds:.2f} s "
-                    f"= {n / seconds:,.0f} records/s"
+                    f"  window {window}, replay_max_msg_s {replay:g} ({cap}), max_readings_per_message "
+                    f"{per_message}: {n:,} in {seconds:.2f} s = {n / seconds:,.0f} records/s"
                 )
                 outbox.close()
     finally:

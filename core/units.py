@@ -15,6 +15,7 @@ from __future__ import annotations
 
 __all__ = ["UCUM", "UCUM_CODES", "round_significant", "ucum"]
 
+import functools
 import math
 import re
 
@@ -98,5 +99,10 @@ def round_significant(value: float, digits: int = 6) -> float:
     """`value` to `digits` significant digits: no float noise (0.029500000000000002 → 0.0295)."""
     if value == 0 or not math.isfinite(value):
         return value
+    return _rounded(value, digits)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # instruments repeat their values: ~16 calls a reading
+def _rounded(value: float, digits: int) -> float:
     shown = float(f"{value:.{digits}g}")  # text rounding: no overflow near the float's limits
     return shown if math.isfinite(shown) else value

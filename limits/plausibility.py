@@ -30,7 +30,7 @@ __all__ = [
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from limits.counters import WRAP_BAND
 from limits.guidance import read_data
@@ -75,8 +75,7 @@ class CounterMemory:
     streak: int = 0  # consecutive received values consistent with each other since the break
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):  # a NamedTuple: eight of these per reading, ~1 µs less each (issue 17)
     quantity: str
     value: float
     ok: bool
@@ -169,6 +168,9 @@ def judge_reading(
         bound = table.bounds.get(quantity)
         if bound is None:
             verdicts.append(Verdict(quantity, value, False, "no_bound"))
+            continue
+        if bound.kind != "counter" and quantity not in wraps and bound.min <= value <= bound.max:
+            verdicts.append(Verdict(quantity, value, True, bound=bound))  # `judge`'s answer (NaN fails <=)
             continue
         new, verdict = judge(bound, memory.get(quantity), value, t_s, wraps.get(quantity, 0.0))
         verdicts.append(verdict)

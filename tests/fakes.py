@@ -118,6 +118,7 @@ class Subscriber:
         login: tuple[str, str] | None = None,
     ) -> None:
         self.messages: deque[tuple[float, str, dict[str, Any], bool]] = deque()
+        self.batches: deque[tuple[float, str, dict[str, Any]]] = deque()  # readings.v2, also unpacked above
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
@@ -137,8 +138,16 @@ class Subscriber:
             body = json.loads(message.payload)
         except ValueError:
             body = {"_raw": message.payload.decode(errors="replace")}
+        now = time.monotonic()
         with self._lock:
-            self.messages.append((time.monotonic(), message.topic, body, bool(message.retain)))
+            if (
+                body.get("schema") == "doseedge.readings.v2"
+            ):  # several readings in one message (docs/mqtt.md):
+                self.batches.append((now, message.topic, body))  # kept, and unpacked as a consumer does
+                topic = message.topic.replace("/readings/", "/reading/")
+                self.messages.extend((now, topic, item, False) for item in body["readings"])
+                return
+            self.messages.append((now, message.topic, body, bool(message.retain)))
 
     def bodies(self, suffix: str) -> list[dict[str, Any]]:
         with self._lock:

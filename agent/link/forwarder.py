@@ -14,6 +14,10 @@ refuses (reason ≥ 0x80) leaves the queue for the outbox's counted dead-letter 
 through `on_refused` (the agent raises `message_refused` once per topic); the oldest message in flight
 unacknowledged for `ack_timeout_s` makes `on_stalled` force a reconnect. Nothing is published between a
 connect and the loop learning about it (`_up`), so the first stored message is not sent twice.
+
+Batches (agent/link/batches.py): when more readings wait than the window can take one by one, up to
+`per_message` readings of one device go in one `readings/<device>` message; the in-flight map holds the
+rows each message carries, and all of them are deleted on its PUBACK or sent again after a disconnect.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from agent.link.batches import BATCH_SCHEMA, Outgoing, pack, single
 from agent.store.outbox import Outbox, Priority, StoredMessage
 from core.errors import StoreError
 
@@ -55,6 +60,8 @@ class Forwarder:
         alarm_window: int = 10,
         ack_timeout_s: float = 20.0,
         delete_every_s: float = 0.0,
+        per_message: int = 1,
+        envelope: Callable[[], dict[str, Any]] = lambda: {"schema": BATCH_SCHEMA},
     ) -> None:
         self.outbox = outbox
         self.link = link
@@ -63,7 +70,10 @@ class Forwarder:
         self.ack_timeout_s = ack_timeout_s
         self.replay_max_msg_s = replay_max_msg_s
         self._monotonic = monotonic
-        self._in_flight: dict[int, tuple[int, float, int]] = {}  # mid -> (row id, sent at, priority)
+        self._in_flight: dict[int, tuple[tuple[int, ...], float, int]] = {}  # mid -> (rows, sent, priority)
+        self.per_message = per_message  # readings per message under a backlog (1: never packed)
+        self._envelope = envelope  # the batch message's envelope (schema, ts, site, station)
+        self._cursor = {"live": 0, "backlog": 0}  # reading rows below these were all handed out
         self._acked: list[int] = []
         self.delete_every_s = delete_every_s  # acknowledged rows deleted in one transaction per window
         self.hand_off_deletes: Callable[[], None] | None = None  # the store writer deletes them
@@ -77,7 +87,7 @@ class Forwarder:
         self.ack_timeouts = 0
         self._wake = asyncio.Event()
         self._live_from = outbox.next_id()  # rows below this id are backlog
-        self._live_sent_upto = 0  # the highest live reading row id published
+        self._live_published = 0  # rows at or above _live_from published on this connection
         outbox.last_id = max(outbox.last_id, self._live_from - 1)
         self._tokens = 0.0
         self._refilled = monotonic()
@@ -85,6 +95,8 @@ class Forwarder:
         self.published = 0
         self.acknowledged = 0
         self.replayed = 0
+        self.batches = 0  # messages carrying several readings
+        self.batched = 0  # readings sent inside them
 
     # called from any thread
     def ack_from_thread(self, loop: asyncio.AbstractEventLoop, mid: int) -> None:
@@ -103,34 +115,36 @@ class Forwarder:
     def _ack(self, mid: int) -> None:
         entry = self._in_flight.pop(mid, None)
         if entry is not None:
-            row, sent, _ = entry
+            rows, sent, _ = entry
             self.latencies_s.append(self._monotonic() - sent)
-            self._acked.append(row)
+            self._acked.extend(rows)
             self._stalled_at = None
             self._wake.set()
 
     def _refuse(self, mid: int, reason: str) -> None:
         entry = self._in_flight.pop(mid, None)
         if entry is not None:
-            self._refused.append((entry[0], reason))
+            self._refused.extend((row, reason) for row in entry[0])
             self._wake.set()
 
     def _state(self, up: bool) -> None:
         # After a disconnect nothing in flight is known to be delivered: send it again (at-least-once).
         self._in_flight.clear()
+        self._cursor = {"live": 0, "backlog": 0}  # what was in flight is pending again
         self._up = up
         self._stalled_at = None
         if up:
             self._live_from = self.outbox.next_id()
+            self._live_published = 0
         self._wake.set()
 
     def unpublished(self) -> int:
         """Live rows committed and not yet published while the broker is up (0 while it is down:
-        then everything is buffered by design). An upper bound: alarms and records among them are
-        counted until the readings pass them (they are published first anyway)."""
+        then everything is buffered by design): rows committed since the connection came up, less the rows
+        published since (a batch counts each of its readings; rows are numbered without gaps)."""
         if not (self._up and self.link.connected):
             return 0
-        return max(0, self.outbox.last_id - max(self._live_sent_upto, self._live_from - 1))
+        return max(0, self.outbox.last_id - (self._live_from - 1) - self._live_published)
 
     @property
     def in_flight(self) -> int:
@@ -156,23 +170,46 @@ class Forwarder:
         self._refilled = now
         return int(self._tokens)
 
-    def _next_batch(self, room: int) -> list[StoredMessage]:
-        busy = {entry[0] for entry in self._in_flight.values()} | set(self._acked)
+    def _next_batch(self, room: int) -> list[Outgoing]:
+        busy = {row for entry in self._in_flight.values() for row in entry[0]} | set(self._acked)
         busy |= {row for row, _ in self._refused}
-        batch = self.outbox.pending(room, busy, priorities=(Priority.ALARM,))
+        batch = [single(m) for m in self.outbox.pending(room, busy, priorities=(Priority.ALARM,))]
         others = sum(1 for entry in self._in_flight.values() if entry[2] != Priority.ALARM)
         room = min(room, len(batch) + max(0, self.window - self.alarm_window - others))
         if len(batch) < room:
-            batch += self.outbox.pending(room - len(batch), busy, priorities=AFTER_ALARMS)
+            batch += [
+                single(m) for m in self.outbox.pending(room - len(batch), busy, priorities=AFTER_ALARMS)
+            ]
         if len(batch) < room:
-            batch += self.outbox.pending(room - len(batch), busy, priorities=READINGS, min_id=self._live_from)
+            batch += self._readings("live", room - len(batch), busy)
         budget = min(room - len(batch), self._replay_budget())
         if budget > 0:
-            backlog = self.outbox.pending(budget, busy, priorities=READINGS, below_id=self._live_from)
+            backlog = self._readings("backlog", budget, busy)
             self._tokens -= len(backlog)
-            self.replayed += len(backlog)
+            self.replayed += sum(len(out.rows) for out in backlog)
             batch += backlog
         return batch
+
+    def _readings(self, kind: str, slots: int, busy: set[int]) -> list[Outgoing]:
+        """Up to `slots` messages of live (committed since the connect) or backlog readings, packed when
+        more wait than fit one by one. Rows below the cursor were all handed out since the connect, so
+        the query starts there instead of skipping a window of batches in flight row by row."""
+        live = kind == "live"
+        start = max(self._cursor[kind], self._live_from if live else 0)
+        fetched = self.outbox.pending(
+            slots * max(1, self.per_message),
+            busy,
+            priorities=READINGS,
+            min_id=start,
+            below_id=None if live else self._live_from,
+        )
+        out = pack(fetched, slots, self.per_message, self._envelope)
+        sent = {row for message in out for row in message.rows}
+        left = [m.id for m in fetched if m.id not in sent and m.id > 0]
+        stored = [m.id for m in fetched if m.id > 0]
+        if stored:
+            self._cursor[kind] = min(left) if left else max(stored) + 1
+        return out
 
     def _delete_due(self, force: bool) -> bool:
         return bool(self._acked) and (force or self.delete_every_s <= 0)
@@ -217,11 +254,14 @@ class Forwarder:
         for message in self._next_batch(room):
             mid = self.link.publish(message.topic, message.payload, message.qos, message.retain)
             if mid is None:
+                self._cursor = {"live": 0, "backlog": 0}  # not handed out after all
                 break
-            self._in_flight[mid] = (message.id, now, message.priority)
-            if message.priority == Priority.READING and message.id > self._live_sent_upto:
-                self._live_sent_upto = message.id
+            self._in_flight[mid] = (message.rows, now, message.priority)
+            self._live_published += sum(1 for row in message.rows if row >= self._live_from)
             sent += 1
+            if len(message.rows) > 1:
+                self.batches += 1
+                self.batched += len(message.rows)
         self.published += sent
         return sent
 

@@ -11,7 +11,7 @@ __all__ = ["AlarmFactory", "OutMessage", "Priority", "StoreAlarm", "StoredMessag
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Priority(IntEnum):
@@ -33,8 +33,7 @@ class OutMessage:
     retain: bool = False  # only for state topics (alarm/active): the broker keeps the last one
 
 
-@dataclass(frozen=True)
-class StoredMessage:
+class StoredMessage(NamedTuple):  # a NamedTuple: one or two per reading, ~1 µs less each (issue 17)
     id: int
     seq: int
     record_id: str

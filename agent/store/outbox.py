@@ -23,14 +23,11 @@ __all__ = [
 ]
 
 import functools
-import json
 import logging
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +36,7 @@ from agent.store.bound import wal_budget
 from agent.store.deadletter import move_to_dead_letter
 from agent.store.deep_check import full_check_due
 from agent.store.held import Held
+from agent.store.json_body import RecordIds, dumps
 from agent.store.messages import (
     AlarmFactory,
     OutMessage,
@@ -60,6 +58,7 @@ PROBE_HELD = 64  # a store refusing writes with this many held: retry with the n
 # written in the same transaction as the messages it goes with, so the two never disagree after a kill.
 STATE_SCHEMA = "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 F = TypeVar("F", bound=Callable[..., Any])
+Row = tuple[int, str, int, str, int, bytes, int, float]  # the outbox table's COLUMNS
 
 
 def _locked(method: F) -> F:
@@ -97,6 +96,7 @@ class Outbox(StoreAlarms):
         self._next_seq = 1
         self.last_id = 0  # the highest row id committed (the forwarder's live backlog: agent/backpressure.py)
         self._mark = SeqMark(self.path) if str(path) != ":memory:" else None
+        self._record_ids = RecordIds()
         try:
             memory = str(path) == ":memory:"
             full = memory or full_check_due(self.path, self.config.startup_check_max_bytes)
@@ -183,14 +183,24 @@ class Outbox(StoreAlarms):
         return stored
 
     def _number(self, message: OutMessage, row_id: int, now: float) -> StoredMessage:
+        seq, record_id, prio, topic, qos, payload, retain, created = self._row(message, now)
+        return StoredMessage(row_id, seq, record_id, prio, topic, qos, payload, bool(retain), created)
+
+    def _row(self, message: OutMessage, now: float) -> Row:
+        """The next `seq` and `record_id`, and the body as JSON: one row of the outbox table."""
         seq = self._next_seq
         self._next_seq += 1
-        record_id = str(uuid.uuid4())
-        body = {**message.body, "seq": seq, "record_id": record_id}
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        prio = int(message.priority)
-        return StoredMessage(
-            row_id, seq, record_id, prio, message.topic, message.qos, payload, message.retain, now
+        record_id = self._record_ids.next()
+        payload = dumps({**message.body, "seq": seq, "record_id": record_id})
+        return (
+            seq,
+            record_id,
+            int(message.priority),
+            message.topic,
+            message.qos,
+            payload,
+            int(message.retain),
+            now,
         )
 
     def _insert(self, messages: list[OutMessage]) -> list[StoredMessage]:
@@ -199,19 +209,30 @@ class Outbox(StoreAlarms):
         if self._mark is not None:
             self._mark.cover(self._next_seq + len(messages))
         now = self._wall()
-        return self._insert_held([self._number(m, 0, now) for m in messages])
+        return self._insert_rows([self._row(m, now) for m in messages])
 
     def _insert_held(self, messages: list[StoredMessage]) -> list[StoredMessage]:
-        """Insert numbered messages (new ones, or held ones keeping their seq and record_id)."""
-        stored = []
-        for m in messages:
-            row = (m.seq, m.record_id, m.priority, m.topic, m.qos, m.payload, int(m.retain), m.created_s)
-            cursor = self._db.execute(f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-            assert cursor.lastrowid is not None
-            stored.append(replace(m, id=cursor.lastrowid))
-        if messages:
-            self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self._next_seq,))
-        return stored
+        """Insert held messages, keeping their seq and record_id."""
+        rows = [
+            (m.seq, m.record_id, m.priority, m.topic, m.qos, m.payload, int(m.retain), m.created_s)
+            for m in messages
+        ]
+        return self._insert_rows(rows)
+
+    def _insert_rows(self, rows: list[Row]) -> list[StoredMessage]:
+        """One `executemany`; the ids are consecutive (AUTOINCREMENT, one writer, one transaction)."""
+        if not rows:
+            return []
+        cursor = self._db.executemany(f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if cursor.rowcount != len(rows):
+            raise sqlite3.OperationalError(f"inserted {cursor.rowcount} rows of {len(rows)}")
+        (last,) = self._db.execute("SELECT last_insert_rowid()").fetchone()
+        self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self._next_seq,))
+        first = int(last) - len(rows) + 1
+        return [
+            StoredMessage(first + i, seq, rid, prio, topic, qos, payload, bool(retain), created)
+            for i, (seq, rid, prio, topic, qos, payload, retain, created) in enumerate(rows)
+        ]
 
     def _write_failed(self, exc: Exception, messages: list[OutMessage]) -> None:
         if not self.failing:
@@ -261,7 +282,8 @@ class Outbox(StoreAlarms):
         self.deferred.update(self.held.forget(ids))
 
     def _delete_rows(self, ids: list[int]) -> None:
-        self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+        """Runs of consecutive ids (acknowledged batches, windows) go as one range each."""
+        self._db.executemany("DELETE FROM outbox WHERE id BETWEEN ? AND ?", _runs(ids))
         if self._alarm_id("store_pressure") and self.used_bytes() < self._limit("clear"):
             self._insert([self._store_alarm("store_pressure", "cleared", "warning", "store below bound")])
 
@@ -352,3 +374,14 @@ class Outbox(StoreAlarms):
             self._db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
+
+
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """Sorted ids as (first, last) runs of consecutive numbers: [1, 2, 3, 7] → [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
