@@ -31,7 +31,7 @@ class PollGate:
         self._granted = False
         self._start_at = 0.0  # time.monotonic() before which a granted poll waits (pacing)
         self._kicked = False  # an action is queued: the granted poll starts without waiting
-        self.asleep_until: float | None = None  # the poll thread's wait (inf: until notified)
+        self._asleep_until: float | None = None  # the poll thread's wait (inf: until notified)
         self.halted = False
         self.grants = 0  # polls granted, and polls started (the thread's side): for tests and health
         self.started = 0
@@ -44,7 +44,7 @@ class PollGate:
             self._granted = True
             self._start_at = time.monotonic() + wait_s
             self.grants += 1
-            if self.asleep_until is not None and self.asleep_until > self._start_at + SLACK_S:
+            if self._asleep_until is not None and self._asleep_until > self._start_at + SLACK_S:
                 self._cond.notify()
 
     def kick(self) -> None:
@@ -76,9 +76,9 @@ class PollGate:
                     until = not_before
                 else:
                     until = math.inf  # the grant (or a halt) wakes it
-                self.asleep_until = until
+                self._asleep_until = until
                 try:
                     self._cond.wait(None if until == math.inf else until - now)
                 finally:
-                    self.asleep_until = None
+                    self._asleep_until = None
             return False

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -146,15 +145,3 @@ def test_a_queued_action_runs_on_the_poll_thread_at_once_before_the_next_poll() 
     assert [e for e in driver.log if e in ("poll", "zero")] == ["poll", "zero", "poll"]
     assert driver.threads == {"poll-dap1"}
     assert [o.ok for o in outcomes] == [True]
-
-
-def test_a_grant_wakes_a_thread_asleep_until_its_own_lower_bound_when_the_poll_is_due_sooner() -> None:
-    gate = PollGate()
-    results: list[bool] = []
-    thread = threading.Thread(target=lambda: results.append(gate.wait_turn(time.monotonic() + 3600)))
-    thread.start()
-    while gate.asleep_until is None:  # the thread sleeps until its lower bound, an hour away
-        time.sleep(0.001)
-    gate.grant(0.0)  # an overrun: the loop wants the next poll now, not in an hour
-    thread.join(60)
-    assert results == [True] and not thread.is_alive()
