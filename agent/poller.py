@@ -19,7 +19,6 @@ __all__ = ["DevicePoller"]
 import asyncio
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -240,10 +239,8 @@ class DevicePoller:
     ) -> None:
         """The device's poll thread: one step per grant, handed to the loop with the time it began;
         at the end the driver is closed here (it belongs to this thread) and None says so."""
-        not_before = 0.0  # the least the next poll can wait: one interval after this one began
         try:
-            while gate.wait_turn(not_before):
-                not_before = time.monotonic() + self.config.poll_interval_s
+            while gate.wait_turn():
                 started = self.clock.monotonic()
                 deliver((self.step(), started))
         finally:
