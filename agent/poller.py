@@ -4,12 +4,9 @@ On a DriverError it counts the failure by type, marks the device lost after
 `lost_after_failures` consecutive failures and recovered on the next good reading, and logs on those
 transitions only (plus the first failure of a burst), never on every failure.
 
-Device actions (cmd/device_command, agent/commands/device.py) run here too, on the device's poll
+Device actions (cmd/device_command, agent/commands/device.py) run here too, on the same worker
 thread, at the start of a step and before its poll: never from the event loop, never concurrently
 with a poll. A queued action wakes the poller so it runs at once, not a poll interval later.
-
-Each device polls on a long-lived thread of its own, one step per grant from the loop (agent/
-poll_gate.py; issue 17: a worker thread per poll cost three loop wake-ups a poll, this costs one).
 """
 
 from __future__ import annotations
@@ -18,13 +15,11 @@ __all__ = ["DevicePoller"]
 
 import asyncio
 import logging
-import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from agent.clock import Clock
 from agent.commands.action_queue import ActionOutcome, ActionQueue, QueuedAction
-from agent.poll_gate import PollGate
 from core.errors import DeviceError, DriverError, FrameError, TransportError
 from drivers.actions import perform
 from drivers.model import Reading
@@ -63,7 +58,7 @@ class DevicePoller:
         self.failures = 0
         self.last_error = ""
         self.actions = ActionQueue()
-        self._gate: PollGate | None = None  # between the loop and the poll thread while running
+        self._wake: asyncio.Event | None = None  # set by submit_action, on the loop thread
 
     @property
     def name(self) -> str:
@@ -74,7 +69,7 @@ class DevicePoller:
         return self.config.driver
 
     def step(self) -> Reading | None:
-        """One blocking poll: connect if needed, read, classify errors. Runs on the poll thread."""
+        """One blocking poll: connect if needed, read, classify errors. Runs in a worker thread."""
         try:
             if not self.connected:
                 info = self.driver.connect()
@@ -98,11 +93,11 @@ class DevicePoller:
     def submit_action(self, job: QueuedAction) -> None:
         """Loop thread: queue a checked device action and wake the poller to run it."""
         self.actions.submit(job)
-        if self._gate is not None:
-            self._gate.kick()
+        if self._wake is not None:
+            self._wake.set()
 
     def _run_actions(self) -> None:
-        """Poll thread, connected: run queued actions one by one. A device's refusal or a bad
+        """Worker thread, connected: run queued actions one by one. A device's refusal or a bad
         reply is that action's outcome; a transport failure also fails the step (the line is
         gone), leaving the rest queued for the next step."""
         while (job := self.actions.take(self.clock.monotonic(), self.clock.wall())) is not None:
@@ -188,64 +183,32 @@ class DevicePoller:
             self.on_overrun(self.name, self.overrunning, detail)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until `stop`: the steps run on this device's poll thread (agent/poll_gate.py), one per
-        grant; each reading comes back to the loop in one `call_soon_threadsafe`, is settled here, and
-        only then is the admission awaited and the next poll granted, with its pacing. So, as before:
-        never two polls of a device at once, the admission gates each poll, a queued action starts the
-        granted poll at once, and the driver is closed (on the poll thread, after its last step) before
-        this returns."""
+        self._wake = wake = asyncio.Event()
         loop = asyncio.get_running_loop()
-        inbox: asyncio.Queue[tuple[Reading | None, float] | None] = asyncio.Queue()
-
-        def deliver(item: tuple[Reading | None, float] | None) -> None:
-            try:
-                loop.call_soon_threadsafe(inbox.put_nowait, item)
-            except RuntimeError:  # the loop is closed: nobody is waiting for it
-                pass
-
-        self._gate = gate = PollGate()
-        thread = threading.Thread(target=self._poll_thread, args=(gate, deliver), name=f"poll-{self.name}")
-        thread.daemon = True
-        halting = asyncio.ensure_future(stop.wait())  # one waiter for the whole run, not one per poll
-        halting.add_done_callback(lambda _: gate.halt())
-        thread.start()
-        ended, wait = False, 0.0
+        stopping = asyncio.ensure_future(stop.wait())  # one waiter for the whole run, not one per poll
+        stopping.add_done_callback(lambda _: wake.set())
         try:
             while not stop.is_set():
+                started = self.clock.monotonic()
+                wake.clear()  # actions queued from now on wake the wait below
                 if self.admit is not None:
                     await self.admit(self.name)
-                gate.grant(wait)
-                item = await inbox.get()
-                if item is None:
-                    ended = True
-                    break
-                reading, started = item
+                    started = self.clock.monotonic()
+                reading = await asyncio.to_thread(self.step)
                 try:
                     self.settle(reading)
                 except Exception:  # downstream of the reading: log loud, keep polling this device
                     self.counters["errors_agent"] += 1
                     log.exception("%s: handling a reading failed", self.name)
                 wait = self.paced(self.clock.monotonic() - started)
+                if wait > 0 and not stop.is_set():
+                    timer = loop.call_later(wait, wake.set)
+                    try:
+                        await wake.wait()
+                    finally:
+                        timer.cancel()
         finally:
-            gate.halt()
-            halting.cancel()
-            while not ended:  # the last step (if one runs) ends and the thread closes the driver
-                ended = await inbox.get() is None
+            stopping.cancel()
             self.actions.fail_all(f"agent stopping; {self.name} did not run the action", self.clock.wall())
             self.actions.settle()
-
-    def _poll_thread(
-        self, gate: PollGate, deliver: Callable[[tuple[Reading | None, float] | None], None]
-    ) -> None:
-        """The device's poll thread: one step per grant, handed to the loop with the time it began;
-        at the end the driver is closed here (it belongs to this thread) and None says so."""
-        try:
-            while gate.wait_turn():
-                started = self.clock.monotonic()
-                deliver((self.step(), started))
-        finally:
-            try:
-                self.driver.close()
-            except Exception:
-                log.exception("%s: closing the driver failed", self.name)
-            deliver(None)
+            self.driver.close()
