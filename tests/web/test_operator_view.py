@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -51,6 +52,19 @@ def acknowledge_button(browser: webdriver.Chrome) -> webdriver.remote.webelement
     return browser.find_element(By.CSS_SELECTOR, "#alarm-list li[data-type='fluoro_dose_rate'] button.ack")
 
 
+def click_acknowledge(browser: webdriver.Chrome) -> None:
+    """Click the alarm's Acknowledge button as a user would. The alarm list is redrawn on every state
+    update (a few a second), so the button found may be replaced before the click lands: find it again
+    (a real user clicks what is on the screen; the element handle is the test's artefact)."""
+    for _ in range(20):
+        try:
+            acknowledge_button(browser).click()
+            return
+        except StaleElementReferenceException:
+            continue
+    raise AssertionError("the Acknowledge button kept being redrawn under the click")
+
+
 def test_the_banner_appears_above_the_level_and_an_operator_acknowledges_it(
     room: LiveRoom, browser: webdriver.Chrome, records: Subscriber, tmp_path: Path
 ) -> None:
@@ -71,13 +85,13 @@ def test_the_banner_appears_above_the_level_and_an_operator_acknowledges_it(
         wait(browser, "window.innerHeight > 900", "the taller window")
         browser.save_screenshot(ROOT / "docs" / "img" / "operator-view.png")
 
-    acknowledge_button(browser).click()
+    click_acknowledge(browser)
     wait(browser, "document.getElementById('login-dialog').open", "the login dialog")
     login(browser, "op-1", "wrong secret")
     wait(browser, "document.getElementById('login-error').innerText !== ''", "the refused login")
     login(browser, "op-1", "correct horse")
     wait(browser, "document.getElementById('login-state').innerText.includes('op-1')", "the login")
-    acknowledge_button(browser).click()
+    click_acknowledge(browser)
     wait(browser, "document.querySelector('#alarm-list li.acknowledged') !== null", "the acknowledgement")
     assert banner_shown(browser)  # the rate is still above the level: acknowledged, not gone
     assert "ALARM ACKNOWLEDGED" in text_of(browser, "alarm-headline")
@@ -107,7 +121,7 @@ def test_an_acknowledge_without_login_is_refused(
     room.play(60.0)
     open_page(browser, room.start())
     wait(browser, "document.querySelector('#alarm-list button.ack') !== null", "the alarm to acknowledge")
-    acknowledge_button(browser).click()
+    click_acknowledge(browser)
     wait(browser, "document.getElementById('action-message').innerText.startsWith('Refused')", "refusal")
     assert "log in" in text_of(browser, "action-message")
     browser.save_screenshot(tmp_path / "refused.png")
