@@ -7,6 +7,9 @@ transitions only (plus the first failure of a burst), never on every failure.
 Device actions (cmd/device_command, agent/commands/device.py) run here too, on the same worker
 thread, at the start of a step and before its poll: never from the event loop, never concurrently
 with a poll. A queued action wakes the poller so it runs at once, not a poll interval later.
+
+A loop driver (drivers/loop_driver.py: Modbus TCP) is polled on the event loop itself (`astep`), no
+worker thread; the same errors are caught the same way. Loop drivers take no device actions.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from agent.clock import Clock
 from agent.commands.action_queue import ActionOutcome, ActionQueue, QueuedAction
 from core.errors import DeviceError, DriverError, FrameError, TransportError
 from drivers.actions import perform
+from drivers.loop_driver import LoopDriver
 from drivers.model import Reading
-from drivers.registry import Driver, DriverConfig
+from drivers.registry import AnyDriver, DriverConfig
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 2.0
@@ -36,7 +40,7 @@ class DevicePoller:
     def __init__(
         self,
         config: DriverConfig,
-        driver: Driver,
+        driver: AnyDriver,
         clock: Clock,
         on_reading: Callable[[Reading], None],
         on_availability: Callable[[str, bool, str], None],
@@ -70,25 +74,65 @@ class DevicePoller:
 
     def step(self) -> Reading | None:
         """One blocking poll: connect if needed, read, classify errors. Runs in a worker thread."""
+        driver = self.driver
+        assert not isinstance(driver, LoopDriver), "a loop driver is polled by astep"
         try:
             if not self.connected:
-                info = self.driver.connect()
+                info = driver.connect()
                 self.connected = True
                 log.info("%s connected %s", self.name, info)
             self._run_actions()
-            return self.driver.poll()
-        except DriverError as exc:
-            self._failed(exc)
-            return None
-        except Exception as exc:  # a driver bug is still this device failing: counted, then lost
-            log.exception("%s: unexpected error from the driver", self.name)
-            self._failed(DriverError(f"unexpected {type(exc).__name__}: {exc}"))
-            self.connected = False
-            self.driver.close()
+            return driver.poll()
+        except Exception as exc:
+            self._caught(exc)
             return None
         finally:
-            self.actions.expire(self.clock.monotonic(), self.clock.wall())
-            self.counters["frames_rejected"] = self.driver.counters["frames_rejected"]
+            self._after_step()
+
+    async def astep(self) -> Reading | None:
+        """One poll of a loop driver on the event loop: the same as `step`, without a thread."""
+        driver = self.driver
+        assert isinstance(driver, LoopDriver), "a blocking driver is polled by step in a thread"
+        try:
+            if not self.connected:
+                info = await driver.connect()
+                self.connected = True
+                log.info("%s connected %s", self.name, info)
+            self._refuse_actions()
+            return await driver.poll()
+        except Exception as exc:
+            self._caught(exc)
+            return None
+        finally:
+            self._after_step()
+
+    async def poll_once(self) -> Reading | None:
+        """One step, on the loop for a loop driver, in a worker thread for a blocking one."""
+        if isinstance(self.driver, LoopDriver):
+            return await self.astep()
+        return await asyncio.to_thread(self.step)
+
+    def _caught(self, exc: Exception) -> None:
+        if isinstance(exc, DriverError):
+            self._failed(exc)
+            return
+        # a driver bug is still this device failing: counted, then lost
+        log.error("%s: unexpected error from the driver", self.name, exc_info=exc)
+        self._failed(DriverError(f"unexpected {type(exc).__name__}: {exc}"))
+        self.connected = False
+        self.driver.close()
+
+    def _after_step(self) -> None:
+        self.actions.expire(self.clock.monotonic(), self.clock.wall())
+        self.counters["frames_rejected"] = self.driver.counters["frames_rejected"]
+
+    def _refuse_actions(self) -> None:
+        """A loop driver has no actions (its registry entry lists none, so commands are refused
+        before they get here); anything queued all the same gets an outcome, not silence."""
+        while (job := self.actions.take(self.clock.monotonic(), self.clock.wall())) is not None:
+            self.counters["action_errors"] += 1
+            error = f"{self.driver_name} takes no device actions"
+            self.actions.finish(ActionOutcome(job, False, self.clock.wall(), False, {}, error))
 
     def submit_action(self, job: QueuedAction) -> None:
         """Loop thread: queue a checked device action and wake the poller to run it."""
@@ -194,7 +238,7 @@ class DevicePoller:
                 if self.admit is not None:
                     await self.admit(self.name)
                     started = self.clock.monotonic()
-                reading = await asyncio.to_thread(self.step)
+                reading = await self.poll_once()
                 try:
                     self.settle(reading)
                 except Exception:  # downstream of the reading: log loud, keep polling this device

@@ -10,13 +10,15 @@ over Modbus TCP and RTU-over-socket. Bounded: a fixed number of requests to 127.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from drivers.modbus import ModbusConfig, build_modbus
+from drivers.loop_driver import LoopDriver
+from drivers.modbus import ModbusConfig, ModbusDriver, build_modbus
 from drivers.modbus_link import PymodbusLink
 from drivers.modbus_map import Block
 from simulators.modbus_generator import ModbusGeneratorSimulator
@@ -73,10 +75,23 @@ def measure(transport: str, baudrate: int, reads: int, wide: Path) -> None:
         timeout_s=2.0,
         **where,  # type: ignore[arg-type]
     )
-    driver = build_modbus(config)
-    driver.connect()
-    polls = time_calls(driver.poll, reads)
-    driver.close()
+    driver = build_modbus(config)  # what the agent runs: for TCP a loop driver, on an event loop
+    if isinstance(driver, LoopDriver):
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(driver.connect())
+        polls = time_calls(lambda: loop.run_until_complete(driver.poll()), reads)
+        driver.close()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+        reference = ModbusDriver(config, config.register_map(), link_for(sim, baudrate))
+        reference.connect()
+        sync_polls = time_calls(reference.poll, reads)
+        reference.close()
+    else:
+        driver.connect()
+        polls = time_calls(driver.poll, reads)
+        driver.close()
+        sync_polls = []
     sim.stop()
 
     sim = ModbusGeneratorSimulator(transport=transport, profile=str(wide))
@@ -90,10 +105,13 @@ def measure(transport: str, baudrate: int, reads: int, wide: Path) -> None:
     sim.stop()
 
     name = "Modbus TCP" if transport == "tcp" else f"Modbus RTU over socket://, client baudrate {baudrate}"
-    print(f"{name} on 127.0.0.1 (pymodbus sync client <-> pymodbus server, same host)")
+    print(f"{name} on 127.0.0.1 (block reads: pymodbus sync client <-> pymodbus server, same host)")
     print(f"  block read,   8 registers : {figures(small)}")
     print(f"  block read, 125 registers : {figures(large)}")
-    print(f"  whole poll, example map   : {figures(polls)}   (2 block reads + decode)")
+    agent_path = "the agent's loop driver" if sync_polls else "pymodbus sync client"
+    print(f"  whole poll, example map   : {figures(polls)}   (2 block reads + decode, {agent_path})")
+    if sync_polls:
+        print(f"  whole poll, pymodbus sync : {figures(sync_polls)}   (the same, pymodbus' sync client)")
 
 
 def main() -> None:

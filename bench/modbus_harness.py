@@ -6,7 +6,8 @@ counted. Two measurements, each `--seconds` long:
 
 - client: a bare pymodbus sync client polling the example generator map (the same block reads the agent's
   Modbus driver makes: 8 values per poll) as fast as it can, in its own process, through the project's
-  driver (drivers/modbus.py, decode included). Printed: polls/s, values/s, CPU % of that process, values/s
+  blocking Modbus driver on pymodbus' sync client (drivers/modbus.py, decode included; the agent itself
+  reads Modbus TCP on its event loop, drivers/modbus_tcp_link.py). Printed: polls/s, values/s, CPU % of that process, values/s
   per core. This is the ceiling of anything that polls through pymodbus on this machine.
 - agent: `--devices` generator devices at 20 Hz in the real agent (its pollers, plausibility, judge, store,
   publish to a private Mosquitto; no subscriber). Printed: readings/s taken, values/s, agent CPU %, values/s
@@ -57,10 +58,10 @@ CLIENT = r"""
 import resource, sys, time
 sys.path.insert(0, sys.argv[3])
 from agent.config import parse_config
-from drivers.registry import build_driver
+from drivers.modbus import ModbusDriver, pymodbus_link
 text = sys.argv[4]
 device = parse_config(text).devices[0]
-driver = build_driver(device, time.monotonic)
+driver = ModbusDriver(device, device.register_map(), pymodbus_link(device))  # pymodbus' sync client
 driver.connect()
 seconds = float(sys.argv[2])
 usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -3,7 +3,7 @@ checks that every entry has a sample config, a simulator peer and golden cases (
 
 from __future__ import annotations
 
-__all__ = ["DRIVERS", "Driver", "DriverConfig", "DriverSpec", "build_driver"]
+__all__ = ["DRIVERS", "AnyDriver", "Driver", "DriverConfig", "DriverSpec", "build_driver"]
 
 import time
 from collections import Counter
@@ -17,6 +17,7 @@ from drivers.atomlab import AtomlabConfig, atomlab_driver
 from drivers.bridge import Bridge, BridgeConfig
 from drivers.capintec import Capintec, CapintecConfig
 from drivers.generic_line import GenericLine, GenericLineConfig
+from drivers.loop_driver import LoopDriver
 from drivers.modbus import ModbusConfig, build_modbus
 from drivers.model import Reading
 from drivers.ports import PortClient, PortLocked, shared_port
@@ -46,11 +47,14 @@ class Driver(Protocol):
     def close(self) -> None: ...
 
 
+AnyDriver = Driver | LoopDriver  # a blocking driver (polled in a worker thread) or one on the loop
+
+
 @dataclass(frozen=True)
 class DriverSpec:
     name: str
     config_type: type[Any]
-    factory: Callable[[Any, Callable[[], float]], Driver]
+    factory: Callable[[Any, Callable[[], float]], AnyDriver]
     role: str  # what the agent does with it: "dap_meter", "activimeter", "generator"
     simulator: str
     sample_config: str
@@ -138,5 +142,5 @@ DRIVERS: dict[str, DriverSpec] = {
 }
 
 
-def build_driver(config: DriverConfig, monotonic: Callable[[], float] = time.monotonic) -> Driver:
+def build_driver(config: DriverConfig, monotonic: Callable[[], float] = time.monotonic) -> AnyDriver:
     return DRIVERS[config.driver].factory(config, monotonic)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import Counter
 
+from agent.commands.action_queue import ActionOutcome, QueuedAction
 from agent.poller import OVERRUN_STREAK, DevicePoller
 from core.errors import DeviceError, FrameError, TransportError
+from drivers.loop_driver import LoopDriver
 from drivers.model import Measurement, Reading
-from drivers.ptw_diamentor import PtwDiamentorConfig
+from drivers.ptw_diamentor import ACTIONS, PtwDiamentorConfig
 from tests.fakes import FakeClock
 
 CONFIG = PtwDiamentorConfig(name="dap1", driver="ptw_diamentor", port="x", lost_after_failures=2)
@@ -95,3 +99,64 @@ def test_backing_off_after_errors_is_not_an_overrun() -> None:
     for _ in range(2 * OVERRUN_STREAK):
         poller.paced(10.0)
     assert reports == [] and poller.counters["poll_overruns"] == 0
+
+
+class ScriptedLoopDriver(LoopDriver):
+    """A loop driver that records the thread each call ran on."""
+
+    def __init__(self, outcomes: list[Exception | None]) -> None:
+        self.outcomes = outcomes
+        self.counters: Counter[str] = Counter()
+        self.threads: set[int] = set()
+        self.connects = 0
+
+    async def connect(self) -> dict[str, str]:
+        self.threads.add(threading.get_ident())
+        self.connects += 1
+        return {}
+
+    async def poll(self) -> Reading:
+        self.threads.add(threading.get_ident())
+        await asyncio.sleep(0)  # a real one waits for its answer here
+        outcome = self.outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+        return Reading("dap1", (Measurement("kap", 1.0, "Gy·cm²", 1.0, "Gy·cm²"),))
+
+    def close(self) -> None:
+        self.threads.add(threading.get_ident())
+
+
+def test_a_loop_driver_is_polled_on_the_loop_thread_with_the_same_error_handling() -> None:
+    driver = ScriptedLoopDriver([None, TransportError("silent"), FrameError("junk"), None])
+    readings: list[Reading] = []
+    transitions: list[tuple[bool, str]] = []
+    poller = DevicePoller(
+        CONFIG, driver, FakeClock(), readings.append, lambda d, up, err: transitions.append((up, err))
+    )
+
+    async def four_polls() -> int:
+        for _ in range(4):
+            poller.settle(await poller.poll_once())
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(four_polls())
+    assert driver.threads == {loop_thread}  # no worker thread
+    assert len(readings) == 2 and transitions == [(False, "junk"), (True, "")]
+    assert poller.counters == Counter(errors_transport=1, errors_frame=1, readings=2)
+    assert driver.connects == 2  # reconnected after the transport error
+
+
+def test_an_action_queued_for_a_loop_driver_gets_a_refusal_not_silence() -> None:
+    poller = DevicePoller(CONFIG, ScriptedLoopDriver([None]), FakeClock(), print, print)
+    outcomes: list[ActionOutcome] = []
+    action = next(iter(ACTIONS.values()))
+    poller.actions.submit(QueuedAction("c1", "dap1", action, {}, "physicist", 1e9, outcomes.append))
+
+    async def one_poll() -> None:
+        poller.settle(await poller.poll_once())
+
+    asyncio.run(one_poll())
+    assert [(o.ok, o.executed, o.error) for o in outcomes] == [
+        (False, False, "ptw_diamentor takes no device actions")
+    ]

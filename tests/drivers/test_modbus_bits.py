@@ -3,6 +3,7 @@ pymodbus' own server with other bits of the same word set."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from drivers.modbus import ModbusConfig, build_modbus
 from drivers.modbus_profile import parse_profile
 from simulators.generator_script import NORMAL_FLUORO, GeneratorScript
 from simulators.modbus_generator import ModbusGeneratorSimulator
+from tests.drivers.blocking import Blocking
 from tests.drivers.test_modbus_profile import HEADER, point, problems_of
 
 STATUS_WORD = """
@@ -86,7 +88,7 @@ def test_two_points_on_one_bit_or_a_bit_inside_a_whole_register_value_overlap() 
 
 @pytest.mark.parametrize("transport", ["tcp", "rtu"])
 def test_driver_reads_each_bit_the_simulator_sets_in_a_shared_status_word(
-    tmp_path: Path, transport: str
+    tmp_path: Path, transport: str, private_loop: asyncio.AbstractEventLoop
 ) -> None:
     profile = tmp_path / "status.toml"
     profile.write_text(HEADER + STATUS_WORD, encoding="utf-8")
@@ -106,7 +108,7 @@ def test_driver_reads_each_bit_the_simulator_sets_in_a_shared_status_word(
         timeout_s=0.3,
         **where,  # type: ignore[arg-type]
     )
-    driver = build_modbus(config)
+    driver = Blocking(build_modbus(config), private_loop)
     try:
         driver.connect()
         first = driver.poll()

@@ -22,6 +22,7 @@ from drivers.modbus_profile import load_profile
 from drivers.model import Reading
 from simulators.generator_script import NORMAL_FLUORO, GeneratorScript, fluoroscopy_script
 from simulators.modbus_generator import ModbusGeneratorSimulator
+from tests.drivers.blocking import Blocking
 from tests.fakes import FakeClock
 
 EXAMPLE = load_profile("example_xray_generator")
@@ -137,10 +138,10 @@ def assert_reading_is_state(reading: Reading, script: GeneratorScript, t_s: floa
 
 
 def test_driver_follows_the_scripted_fluoroscopy_procedure(
-    scripted: tuple[ModbusGeneratorSimulator, FakeClock],
+    scripted: tuple[ModbusGeneratorSimulator, FakeClock], private_loop: asyncio.AbstractEventLoop
 ) -> None:
     sim, clock = scripted
-    driver = build_modbus(config_for(sim))
+    driver = Blocking(build_modbus(config_for(sim)), private_loop)
     driver.connect()
     script = sim.scripts[1]
     seen_modes = []
@@ -162,10 +163,10 @@ def test_driver_follows_the_scripted_fluoroscopy_procedure(
 
 
 def test_faults_exception_silence_delay_and_bad_values(
-    scripted: tuple[ModbusGeneratorSimulator, FakeClock],
+    scripted: tuple[ModbusGeneratorSimulator, FakeClock], private_loop: asyncio.AbstractEventLoop
 ) -> None:
     sim, clock = scripted
-    driver = build_modbus(config_for(sim))
+    driver = Blocking(build_modbus(config_for(sim)), private_loop)
     driver.connect()
     sim.faults.exception = 0x04
     with pytest.raises(DeviceError) as info:
@@ -199,7 +200,9 @@ def test_faults_exception_silence_delay_and_bad_values(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_server_stop_is_device_lost_and_restart_recovery_through_the_poller(transport: str) -> None:
+def test_server_stop_is_device_lost_and_restart_recovery_through_the_poller(
+    transport: str, private_loop: asyncio.AbstractEventLoop
+) -> None:
     sim = ModbusGeneratorSimulator(GeneratorScript.constant(NORMAL_FLUORO), transport=transport)
     sim.start()
     config = replace(config_for(sim), lost_after_failures=2)
@@ -212,16 +215,20 @@ def test_server_stop_is_device_lost_and_restart_recovery_through_the_poller(tran
         readings.append,
         lambda device, available, _error: events.append((device, available)),
     )
+
+    def step() -> None:
+        poller.settle(private_loop.run_until_complete(poller.poll_once()))
+
     try:
-        poller.settle(poller.step())
+        step()
         assert len(readings) == 1 and not events
         sim.stop()
         for _ in range(2):
-            poller.settle(poller.step())
+            step()
         assert events == [("gen1", False)] and poller.lost
         assert poller.counters["errors_transport"] == 2
         sim.start()  # same port
-        poller.settle(poller.step())
+        step()
         assert events == [("gen1", False), ("gen1", True)] and not poller.lost
         assert readings[-1].labels == {"mode": "normal"}
     finally:
@@ -283,7 +290,9 @@ def test_modbus_devices_polled_concurrently_without_collisions() -> None:
     assert line.connections == 1  # both RTU devices share the line's one port, taking turns
 
 
-def test_simulate_command_prints_where_to_connect_and_serves_there() -> None:
+def test_simulate_command_prints_where_to_connect_and_serves_there(
+    private_loop: asyncio.AbstractEventLoop,
+) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "simulate", "modbus_generator"],
         stdout=subprocess.PIPE,
@@ -295,7 +304,7 @@ def test_simulate_command_prints_where_to_connect_and_serves_there() -> None:
         match = re.search(r'host = "127\.0\.0\.1", tcp_port = (\d+)', lines[1])
         assert match, lines
         config = replace(CONFIG, tcp_port=int(match.group(1)), timeout_s=1.0)
-        driver = build_modbus(config)
+        driver = Blocking(build_modbus(config), private_loop)
         driver.connect()
         reading = driver.poll()
         driver.close()
