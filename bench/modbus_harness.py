@@ -6,9 +6,10 @@ counted. Two measurements, each `--seconds` long:
 
 - client: a bare pymodbus sync client polling the example generator map (the same block reads the agent's
   Modbus driver makes: 8 values per poll) as fast as it can, in its own process, through the project's
-  blocking Modbus driver on pymodbus' sync client (drivers/modbus.py, decode included; the agent itself
-  reads Modbus TCP on its event loop, drivers/modbus_tcp_link.py). Printed: polls/s, values/s, CPU % of that process, values/s
-  per core. This is the ceiling of anything that polls through pymodbus on this machine.
+  blocking Modbus driver on pymodbus' sync client (drivers/modbus.py, decode included; the agent
+  itself reads Modbus TCP on its event loop, drivers/modbus_tcp_link.py). Printed: polls/s, values/s,
+  CPU % of that process, values/s per core. This is the ceiling of anything that polls through
+  pymodbus on this machine.
 - agent: `--devices` generator devices at 20 Hz in the real agent (its pollers, plausibility, judge, store,
   publish to a private Mosquitto; no subscriber). Printed: readings/s taken, values/s, agent CPU %, values/s
   per core of the agent process.

@@ -4,7 +4,7 @@ Most instruments sit on serial lines and their drivers block (pyserial): the pol
 their polls in a worker thread (agent/poller.py). A network instrument whose protocol is
 request/answer over a socket (Modbus TCP) can be read with non-blocking I/O on the loop itself: no
 thread hand-off, no GIL hand-over, fewer wake-ups per poll — the agent's CPU at idle and at load
-(docs/decisions.md §27). Same contract as `drivers.registry.Driver`, but `connect` and `poll` are
+(docs/decisions.md §28). Same contract as `drivers.registry.Driver`, but `connect` and `poll` are
 coroutines that never block the loop: every wait has a timeout inside the driver, and errors are
 the error tree's. A loop driver takes no device actions (its registry entry has none).
 """

@@ -8,7 +8,7 @@ tests check the bytes against pymodbus' own framer and against pymodbus' server.
 Why the agent frames Modbus TCP itself rather than through pymodbus' async client: a poll of the
 example map through pymodbus' async client costs ~140 µs of CPU against ~105 µs for this framing on
 the same event loop, and the whole point of reading TCP on the loop is the agent's CPU at idle and at
-load (docs/decisions.md §27). pymodbus stays the Modbus RTU master (drivers/modbus_link.py) and the
+load (docs/decisions.md §28). pymodbus stays the Modbus RTU master (drivers/modbus_link.py) and the
 simulators' server.
 
 Every defect of what comes back is an error of the tree: an exception response is a DeviceError

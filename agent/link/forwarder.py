@@ -39,6 +39,8 @@ from core.errors import StoreError
 log = logging.getLogger(__name__)
 AFTER_ALARMS = (Priority.RECORD, Priority.RESULT)  # then command results (evicted first, sent with records)
 READINGS = (Priority.READING,)
+DELETE_LAG_S = 1.0  # acknowledged rows wait at most this long for a commit to delete them with, before
+# the store writer deletes them in a transaction of their own (at idle: one a second, not one per PUBACK)
 
 
 class Link(Protocol):
@@ -225,7 +227,8 @@ class Forwarder:
             self.acknowledged += len(self._acked)
             self._acked = []
         if self.outbox.deferred and (
-            force_delete or self._monotonic() - self._acked_since >= 2 * self.delete_every_s
+            force_delete
+            or self._monotonic() - self._acked_since >= max(2 * self.delete_every_s, DELETE_LAG_S)
         ):
             if self.hand_off_deletes is not None and not force_delete:
                 self.hand_off_deletes()  # the store writer's thread deletes them (agent/store/writer.py)

@@ -19,6 +19,7 @@ __all__ = ["Committed", "StoreWriter"]
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from core.errors import StoreError
 
 log = logging.getLogger(__name__)
 MAX_QUEUED = 20_000  # messages waiting for the writer; past it, the oldest readings are shed
+LINGER_S = 0.005  # readings alone wait this long for the rest of their poll tick to share the commit
 
 
 @dataclass
@@ -55,15 +57,18 @@ class StoreWriter:
         outbox: Outbox,
         on_commit: Callable[[Committed], None],
         max_queued: int = MAX_QUEUED,
+        linger_s: float = LINGER_S,
     ) -> None:
         self.outbox = outbox
         self.on_commit = on_commit  # called on the writer thread: hand it to the loop yourself
         self.max_queued = max_queued
+        self.linger_s = linger_s  # readings only; an alarm, a record or a result never waits
         self.commits = 0
         self.shed = 0  # readings dropped because the writer could not keep up (counted, health)
         self._jobs: deque[_Job] = deque()
         self._queued = 0
         self._delete_wanted = False
+        self._urgent = False  # something queued that is not a reading: commit at once
         self._stopping = False
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -82,6 +87,8 @@ class StoreWriter:
         with self._ready:
             self._jobs.append(_Job(messages, state, readings_only, revision))
             self._queued += len(messages)
+            if not self._urgent and any(m.priority != Priority.READING for m in messages):
+                self._urgent = True
             if self._queued > self.max_queued:
                 self._shed()
             self._ready.notify()
@@ -125,12 +132,27 @@ class StoreWriter:
                     self._ready.wait()
                 if self._stopping and not self._jobs and not self._delete_wanted:
                     return
+                self._linger()
             self._commit_queued()
+
+    def _linger(self) -> None:
+        """Readings alone wait up to `linger_s` for the other devices of their poll tick (polls are
+        aligned on the interval's grid, agent/poller.py): one commit for the tick, not one per
+        device. Anything urgent, a full queue or a stop ends the wait at once. Holds `_ready`."""
+        if self.linger_s <= 0 or not self._jobs:
+            return
+        deadline = time.monotonic() + self.linger_s
+        while not (self._urgent or self._stopping or self._queued >= self.max_queued // 4):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._ready.wait(remaining)
 
     def _take(self) -> tuple[list[_Job], bool]:
         with self._ready:
             jobs, self._jobs = list(self._jobs), deque()
             self._queued = 0
+            self._urgent = False
             delete, self._delete_wanted = self._delete_wanted, False
         return jobs, delete
 

@@ -6,6 +6,8 @@ import asyncio
 import threading
 from collections import Counter
 
+import pytest
+
 from agent.commands.action_queue import ActionOutcome, QueuedAction
 from agent.poller import OVERRUN_STREAK, DevicePoller
 from core.errors import DeviceError, FrameError, TransportError
@@ -160,3 +162,23 @@ def test_an_action_queued_for_a_loop_driver_gets_a_refusal_not_silence() -> None
     assert [(o.ok, o.executed, o.error) for o in outcomes] == [
         (False, False, "ptw_diamentor takes no device actions")
     ]
+
+
+def test_the_next_poll_moves_onto_the_interval_grid_so_devices_share_ticks() -> None:
+    """Devices that started at different moments poll on the same multiples of their interval
+    after one poll (one wake-up of the loop and one commit for all of them); the move is at most
+    half an interval, and an overrunning poll still starts at once."""
+    interval = CONFIG.poll_interval_s
+    next_starts = []
+    for offset in (0.05, 0.3, 0.45, 0.55, 0.9):  # fractions of an interval past a grid point
+        poller = DevicePoller(CONFIG, ScriptedDriver([]), FakeClock(), print, print)
+        started, elapsed = (4000 + offset) * interval, 0.02 * interval
+        wait = poller.paced(elapsed, started)
+        next_start = started + elapsed + wait
+        assert next_start / interval == pytest.approx(round(next_start / interval), abs=1e-6)
+        assert 0.5 * interval <= next_start - started <= 1.5 * interval
+        next_starts.append(round(next_start / interval))
+    assert next_starts == [4001, 4001, 4001, 4002, 4002]
+    late = DevicePoller(CONFIG, ScriptedDriver([]), FakeClock(), print, print)
+    assert late.paced(1.2 * interval, 4000.3 * interval) == 0.0
+    assert late.counters["poll_overruns"] == 1

@@ -8,11 +8,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from agent.link.forwarder import Forwarder
+from agent.link.forwarder import DELETE_LAG_S, Forwarder
 from agent.store.messages import OutMessage, Priority, StoredMessage
 from agent.store.outbox import Outbox
 from agent.store.writer import Committed, StoreWriter
 from tests.agent.test_forwarder import FakeLink, deliver
+from tests.fakes import FakeClock
 
 
 class SlowDisk(Outbox):
@@ -89,14 +90,60 @@ def test_deletes_handed_to_the_writer_leave_the_loop(tmp_path: Path) -> None:
     outbox.append([reading(n) for n in range(4)])
     writer = StoreWriter(outbox, lambda _: None)
     link = FakeLink()
-    forwarder = Forwarder(outbox, link, window=10)
-    forwarder.hand_off_deletes = writer.delete_acknowledged
+    clock = FakeClock()
+    forwarder = Forwarder(outbox, link, window=10, monotonic=clock.monotonic)
+    handed: list[int] = []
+    forwarder.hand_off_deletes = lambda: (handed.append(1), writer.delete_acknowledged())
     deliver(forwarder, states=(True,))
-    forwarder.pump()
+    clock.mono += 1.0  # the replay budget refills
+    assert forwarder.pump() == 4
     deliver(forwarder, acks=(1, 2, 3, 4))
     forwarder.pump()
+    assert not handed  # they wait up to DELETE_LAG_S for a commit to ride in (none comes here)
+    clock.mono += DELETE_LAG_S
+    forwarder.pump()
+    assert handed == [1]
     assert outbox.depth() == 4 and len(outbox.deferred) == 4  # not deleted on the loop
     writer.start()
     writer.stop()
     assert outbox.depth() == 0 and not outbox.deferred
+    outbox.close()
+
+
+def alarm() -> OutMessage:
+    return OutMessage("alarm/dose_rate", {"state": "raised"}, Priority.ALARM)
+
+
+def test_readings_of_one_tick_share_a_commit_and_an_alarm_ends_the_wait_at_once(tmp_path: Path) -> None:
+    """With a linger far longer than the test: two readings wait together; the alarm that follows
+    is committed with them at once (the event fires long before the linger would end)."""
+    outbox = Outbox(tmp_path / "o.sqlite")
+    done: list[Committed] = []
+    committed = threading.Event()
+    writer = StoreWriter(outbox, lambda c: (done.append(c), committed.set()), linger_s=600.0)
+    writer.start()
+    writer.submit([reading(1)], {}, readings_only=False)
+    writer.submit([reading(2)], {}, readings_only=False)
+    assert not committed.wait(timeout=0.2)  # readings alone: still waiting for the rest of the tick
+    writer.submit([alarm()], {}, readings_only=False)
+    assert committed.wait(timeout=30), "the alarm waited for the readings' linger"
+    writer.stop()
+    assert [c.messages for c in done] == [3]
+    assert [m.priority for m in outbox.pending(10, set())] == [
+        Priority.ALARM,
+        Priority.READING,
+        Priority.READING,
+    ]
+    outbox.close()
+
+
+def test_a_stop_ends_the_readings_wait_and_commits_them(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite")
+    done: list[Committed] = []
+    writer = StoreWriter(outbox, done.append, linger_s=600.0)
+    writer.start()
+    writer.submit([reading(1)], {}, readings_only=True)
+    writer.submit([reading(2)], {}, readings_only=True)
+    writer.stop()
+    assert [c.messages for c in done] == [2] and outbox.depth() == 2
     outbox.close()
