@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from agent.alarms import AlarmBook
@@ -98,9 +99,9 @@ class Pipeline:
     def active_alarms(self) -> dict[str, AlarmNotice]:
         return {alarm_id: entry.notice for alarm_id, entry in self.alarm_book.active.items()}
 
-    def _base(self, schema: str) -> dict[str, Any]:
+    def _base(self, schema: str, wall: datetime | None = None) -> dict[str, Any]:
         station = self.config.station
-        return envelope(schema, self.clock.wall(), station.site, station.station_id)
+        return envelope(schema, wall or self.clock.wall(), station.site, station.station_id)
 
     def on_reading(self, reading: Reading) -> None:
         self.counters["readings"] += 1
@@ -139,7 +140,7 @@ class Pipeline:
         messages = [
             OutMessage(
                 f"reading/{reading.device}",
-                reading_body(self._base("doseedge.reading.v2"), reading, derived),
+                reading_body(self._base("doseedge.reading.v2", wall), reading, derived),
                 Priority.READING,
             )
         ]
