@@ -80,6 +80,8 @@ class Agent:
             envelope=lambda: self._base(BATCH_SCHEMA),
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
+        self.pipeline.on_stored = self.forwarder.committed  # live readings handed over in memory
+        self.forwarder.hand_over()
         self.writer: StoreWriter | None = None  # commits off the loop while the agent runs
         self._alarm_sink = self.pipeline.alarm_message
         self.security_warnings = start_warnings(config)
