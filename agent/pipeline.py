@@ -146,7 +146,7 @@ class Pipeline:
                 Priority.READING,
             )
         ]
-        self.store(messages + self._notice_messages(alarms, records))
+        self.store(messages + self._notice_messages(alarms, records) if alarms or records else messages)
 
     def _monitor_failed(self, monitor: Monitor, reading: Reading, exc: Exception) -> list[AlarmNotice]:
         """A monitor raised: its readings are not being judged. Loud once (high), counted always."""
