@@ -15,7 +15,7 @@ through `on_refused` (the agent raises `message_refused` once per topic); the ol
 unacknowledged for `ack_timeout_s` makes `on_stalled` force a reconnect. Nothing is published between a
 connect and the loop learning about it (`_up`), so the first stored message is not sent twice.
 
-Live readings from memory (docs/decisions.md §26): the agent hands every commit's stored rows to
+Live readings from memory (docs/decisions.md §27): the agent hands every commit's stored rows to
 `committed` once the commit returned, so live readings are taken from memory in id order instead of being
 read back from the store: nothing uncommitted is ever handed over. The store stays the source of truth:
 alarms, records and the backlog are read from it, and so are live readings after anything the memory may

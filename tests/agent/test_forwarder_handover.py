@@ -1,5 +1,5 @@
 """Live readings handed to the forwarder in memory (issue 17; agent/link/forwarder.py `committed`,
-docs/decisions.md §26): published in order, each exactly once, only once its commit returned (a second
+docs/decisions.md §27): published in order, each exactly once, only once its commit returned (a second
 connection sees the row when it is published), from the store again after a reconnect, and from the store
 for the rest of a connection after anything the memory may not mirror (a failed commit, an eviction, a
 publish paho refused, too many rows waiting)."""
