@@ -25,6 +25,7 @@ from agent.config import AgentConfig
 from agent.console import Console
 from agent.fluoro.commands import register_fluoro_commands
 from agent.health import device_health, health_body
+from agent.heap import freeze_startup_heap
 from agent.instance_lock import InstanceLocks, serial_device
 from agent.link.batches import BATCH_SCHEMA
 from agent.link.forwarder import Forwarder
@@ -80,6 +81,8 @@ class Agent:
             envelope=lambda: self._base(BATCH_SCHEMA),
         )
         self.pipeline = Pipeline(config, self.outbox, self.clock, self.forwarder.wake)
+        self.pipeline.on_stored = self.forwarder.committed  # live readings handed over in memory
+        self.forwarder.hand_over()
         self.writer: StoreWriter | None = None  # commits off the loop while the agent runs
         self._alarm_sink = self.pipeline.alarm_message
         self.security_warnings = start_warnings(config)
@@ -338,6 +341,7 @@ class Agent:
         writer.start()  # from here on, commits run on the writer's thread (agent/store/writer.py)
         self.pipeline.writer, self.forwarder.hand_off_deletes = writer, writer.delete_acknowledged
         self.writer = writer
+        freeze_startup_heap()  # set up: the collector stops walking the start-up heap (agent/heap.py)
         self.link.start()
         tasks = [asyncio.create_task(p.run(stop), name=p.name) for p in self.pollers]
         tasks.append(asyncio.create_task(self.forwarder.run(stop), name="forwarder"))

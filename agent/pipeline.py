@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from agent.alarms import AlarmBook
@@ -29,7 +30,7 @@ from agent.payloads import alarm_body, envelope, reading_body
 from agent.plausibility import PlausibilityGate
 from agent.report_filter import ReportFilter
 from agent.restart_state import StateWriter, resume
-from agent.store.outbox import Outbox, OutMessage, Priority
+from agent.store.outbox import Outbox, OutMessage, Priority, StoredMessage
 from agent.store.writer import Committed, StoreWriter
 from core.errors import StoreError
 from drivers.model import Reading
@@ -92,15 +93,17 @@ class Pipeline:
         self._waiting_since = 0.0
         self.store_ok = True
         self.writer: StoreWriter | None = None  # set while the agent runs: commits off the loop
+        # what each commit stored, or that it failed: the forwarder's (agent/link/forwarder.py `committed`)
+        self.on_stored: Callable[[list[StoredMessage], bool], None] = lambda stored, failed: None
         self.report = ReportFilter(config.store.report_deadband, config.store.report_max_interval_s)
 
     @property
     def active_alarms(self) -> dict[str, AlarmNotice]:
         return {alarm_id: entry.notice for alarm_id, entry in self.alarm_book.active.items()}
 
-    def _base(self, schema: str) -> dict[str, Any]:
+    def _base(self, schema: str, wall: datetime | None = None) -> dict[str, Any]:
         station = self.config.station
-        return envelope(schema, self.clock.wall(), station.site, station.station_id)
+        return envelope(schema, wall or self.clock.wall(), station.site, station.station_id)
 
     def on_reading(self, reading: Reading) -> None:
         self.counters["readings"] += 1
@@ -139,11 +142,11 @@ class Pipeline:
         messages = [
             OutMessage(
                 f"reading/{reading.device}",
-                reading_body(self._base("doseedge.reading.v2"), reading, derived),
+                reading_body(self._base("doseedge.reading.v2", wall), reading, derived),
                 Priority.READING,
             )
         ]
-        self.store(messages + self._notice_messages(alarms, records))
+        self.store(messages + self._notice_messages(alarms, records) if alarms or records else messages)
 
     def _monitor_failed(self, monitor: Monitor, reading: Reading, exc: Exception) -> list[AlarmNotice]:
         """A monitor raised: its readings are not being judged. Loud once (high), counted always."""
@@ -345,14 +348,14 @@ class Pipeline:
             return
         result = Committed(state, len(batch), revision)
         try:
-            self.outbox.append(batch, state=state, readings_only=readings_only)
+            result.stored = self.outbox.append(batch, state=state, readings_only=readings_only)
         except StoreError as exc:
             result.error = exc
         self.committed(result)
 
     def committed(self, result: Committed) -> None:
-        """A commit is done (on the loop thread): count a failure, note the state written, wake the
-        forwarder."""
+        """A commit is done (on the loop thread): count a failure, note the state written, hand what
+        was committed to the forwarder (agent/link/forwarder.py: live readings from memory) and wake it."""
         if self.writer is not None and self.writer.shed:
             self.counters["readings_shed"] = self.writer.shed  # the writer could not keep up
         if result.error is not None:
@@ -361,12 +364,14 @@ class Pipeline:
                 log.error("STORE FAILING, keeping messages in memory: %s", result.error)
             self.store_ok = False
             self.counters["unstored_dropped"] = self.outbox.held.dropped
+            self.on_stored([], True)  # the forwarder reads the store (and what it holds) from here on
             self.wake()
             return
         if not self.store_ok:
             log.warning("store recovered; held messages written")
         self._state.written(result.state, result.revision)
         self.store_ok = True
+        self.on_stored(result.stored, False)
         self.wake()
 
 

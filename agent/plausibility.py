@@ -22,8 +22,15 @@ from typing import Any
 
 from agent.notices import AlarmNotice
 from core.units import ucum
-from drivers.model import Reading
-from limits.plausibility import CounterMemory, PlausibilityTable, Verdict, judge_reading, load_plausibility
+from drivers.model import Measurement, Reading
+from limits.plausibility import (
+    CounterMemory,
+    PlausibilityTable,
+    Verdict,
+    judge_reading,
+    level_ranges,
+    load_plausibility,
+)
 
 CLEAR_AFTER = 10
 REASONS = {
@@ -65,9 +72,12 @@ class PlausibilityGate:
         self.memory: dict[str, dict[str, CounterMemory]] = {}
         self.rejected: Counter[str] = Counter()  # per device: readings withheld
         self._alarms: dict[str, _DeviceAlarm] = {}
+        self._levels = level_ranges(self.table)
 
     def check(self, reading: Reading, t_mono: float, beam_on: bool) -> GateResult:
         device = reading.device
+        if device not in self.wraps and self._levels_in_range(reading.measurements):
+            return GateResult(reading, alarms=self._plausible(device))  # judge_reading's answer
         values = [(m.quantity, m.value) for m in reading.measurements]
         memory, verdicts = judge_reading(
             self.table, self.memory.get(device, {}), values, t_mono, self.wraps.get(device)
@@ -80,6 +90,16 @@ class PlausibilityGate:
         self.rejected[device] += 1
         rejected = [self._entry(v) for v in bad]
         return GateResult(None, rejected, self._implausible(device, bad[0], rejected, beam_on))
+
+    def _levels_in_range(self, measurements: tuple[Measurement, ...]) -> bool:
+        """Every value a level inside its bound (NaN fails the comparison): plausible, nothing to
+        remember. Most readings of most instruments; anything else goes through `judge_reading`."""
+        levels = self._levels
+        for m in measurements:
+            span = levels.get(m.quantity)
+            if span is None or not span[0] <= m.value <= span[1]:
+                return False
+        return True
 
     @staticmethod
     def _entry(verdict: Verdict) -> dict[str, Any]:

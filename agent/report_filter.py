@@ -27,10 +27,12 @@ class ReportFilter:
 
     def report(self, reading: Reading, t_s: float, force: bool) -> bool:
         """Whether this reading is stored and published; remembers it when it is."""
+        if self.deadband <= 0:  # off (the default): every reading, nothing to remember
+            return True
         values = {m.quantity: m.value for m in reading.measurements}
         status = str(reading.status)
         last = self._last.get(reading.device)
-        if not (force or self.deadband <= 0 or last is None or self._changed(last, t_s, status, values)):
+        if not (force or last is None or self._changed(last, t_s, status, values)):
             return False
         self._last[reading.device] = (t_s, status, values)
         return True

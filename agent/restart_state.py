@@ -66,15 +66,15 @@ class StateWriter:
         self._no_fluoro_written = False
 
     def rows(self, pipeline: Pipeline) -> dict[str, str]:
-        now_t, wall = pipeline.clock.monotonic(), pipeline.clock.wall()
         fluoro = pipeline.fluoro
-        snapshot = fluoro.snapshot(now_t) if fluoro is not None else None
+        snapshot = fluoro.snapshot(pipeline.clock.monotonic()) if fluoro is not None else None
         procedure = _open_procedure(snapshot)
         alarms = _json({"alarms": procedure.pop("alarms", [])}) if procedure is not None else ""
         rows = {}
         self._no_fluoro = fluoro is None
         if not (self._no_fluoro and self._no_fluoro_written):  # with no procedure, written once (issue 17)
-            rows[CLOCK_KEY] = _json({"version": VERSION, "saved_at": wall.isoformat(), "fluoro": snapshot})
+            saved_at = pipeline.clock.wall().isoformat()  # read only when the row is written (issue 17)
+            rows[CLOCK_KEY] = _json({"version": VERSION, "saved_at": saved_at, "fluoro": snapshot})
         if alarms and alarms != self._written_alarms:  # the procedure's alarms: only when they change
             rows[PROCEDURE_ALARMS_KEY] = alarms
         book = pipeline.alarm_book

@@ -2,13 +2,15 @@
 
 Three workloads, each against a private Mosquitto on loopback and a subscriber:
 
-- capacity: readings fed at the driver boundary (`Pipeline.on_reading` with the Reading a Modbus generator
-  driver returns: 8 values) as fast as the loop takes them for `--seconds`; the figure is the agent's own
-  cost per reading (evaluate → store → publish), fed so that at most 5 000 wait unacknowledged (the rate
-  the agent sustains, not how fast it piles up a backlog). Printed: readings/s stored and acknowledged,
-  CPU % of one core of the agent's process only (the agent, its writer and paho threads, the feeder; the
-  subscriber runs in a child process and Mosquitto in another, neither counted), readings acknowledged
-  per second of agent CPU (`per_core`), store transactions/s.
+- capacity: readings fed at the driver boundary (`Pipeline.on_reading` with the Reading the Modbus driver
+  returns for the example generator profile: 7 plausible values and the `mode` label; until 2026-12-05 the
+  bench fed 8 values of which `mode_code` has no plausibility bound, so every reading was withheld as
+  implausible and kept an alarm active) as fast as the loop takes them for `--seconds`; the figure is the
+  agent's own cost per reading (evaluate → store → publish), fed so that at most 5 000 wait unacknowledged
+  (the rate the agent sustains, not how fast it piles up a backlog). Printed: readings/s stored and
+  acknowledged, CPU % of one core of the agent's process only (the agent, its writer and paho threads, the
+  feeder; the subscriber runs in a child process and Mosquitto in another, neither counted), readings
+  acknowledged per second of agent CPU (`per_core`), store transactions/s.
 - overload: the same readings offered at 2× the measured capacity (acknowledged/s) for `--seconds`:
   p50/p99 latency from the reading's timestamp to the subscriber, backlog at the end and its growth/s.
 - idle: 4 generator devices polled at 10 Hz over Modbus TCP (the pymodbus simulator in a child process,
@@ -41,7 +43,9 @@ sys.path.insert(0, str(ROOT))
 
 from agent.app import Agent  # noqa: E402
 from agent.config import parse_config  # noqa: E402
-from drivers.model import Measurement, Reading, Status  # noqa: E402
+from drivers.modbus_map import RegisterMap, decode_reading  # noqa: E402
+from drivers.modbus_profile import load_profile  # noqa: E402
+from drivers.model import Reading, Status  # noqa: E402
 from simulators.mosquitto import MosquittoBroker, free_port  # noqa: E402
 from tests.fakes import ENV  # noqa: E402
 
@@ -70,16 +74,11 @@ poll_interval_s = 0.1
 
 OUTSTANDING = 5_000  # capacity: readings fed and not yet acknowledged, at most
 
-QUANTITIES = (
-    ("kvp", "kV"),
-    ("tube_current", "mA"),
-    ("pulse_rate", "1/s"),
-    ("pulse_width", "ms"),
-    ("field_area", "cm²"),
-    ("filtration_cu", "mm"),
-    ("beam_on", "1"),
-    ("mode_code", "1"),
-)
+# The example generator's registers (config/profiles/modbus/example_xray_generator.toml; the first case of
+# tests/drivers/modbus/example_generator_dumps.toml): 72 kV, 2.4 mA, 15 pulses/s, 8 ms, 400 cm², SID 100 cm,
+# mode normal, beam on. The bench varies kV and the pulse rate so that values change between readings.
+INPUT_REGISTERS = (720, 39322, 16409, 150, 80, 0, 40000, 1600)
+HOLDING_REGISTERS = (1, 9)
 
 
 def cpu_s() -> float:
@@ -164,15 +163,22 @@ class ChildSubscriber:
 def readings() -> list[Reading]:
     """The readings the feeder cycles through, built once: what a driver returns is not the agent's
     cost (84 = 4 devices × the values' periods 7 and 3)."""
-    return [reading(n) for n in range(84)]
+    regmap = load_profile("example_xray_generator")
+    return [reading(n, regmap) for n in range(84)]
 
 
-def reading(n: int) -> Reading:
-    values = (70.0 + n % 7, 10.0 + n % 3, 15.0, 8.0, 300.0, 0.1, 1.0, 0.0)
-    measurements = tuple(
-        Measurement(q, v, unit, v, unit) for (q, unit), v in zip(QUANTITIES, values, strict=True)
-    )
-    return Reading(device=f"gen{n % 4}", status=Status.OK, measurements=measurements)
+def reading(n: int, regmap: RegisterMap) -> Reading:
+    """What the Modbus driver returns for the example generator (drivers/modbus_map.py decodes the
+    registers: 7 values in canonical units with their raw values, the `mode` label, device info); every
+    value is plausible, as a working generator's are."""
+    registers = list(INPUT_REGISTERS)
+    registers[0] += 10 * (n % 7)  # 72–78 kV
+    registers[3] += 10 * (n % 3)  # 15–17 pulses/s
+    tables = {"input_register": registers, "holding_register": list(HOLDING_REGISTERS)}
+    answers = {b: tables[b.table][b.address : b.address + b.count] for b in regmap.blocks}
+    measurements, labels = decode_reading(regmap, answers)
+    info = {"profile": regmap.name, "device_id": "1"}
+    return Reading(f"gen{n % 4}", measurements, Status.OK, device_info=info, labels=labels)
 
 
 class Counted:

@@ -24,6 +24,7 @@ __all__ = [
     "Verdict",
     "judge",
     "judge_reading",
+    "level_ranges",
     "load_plausibility",
 ]
 
@@ -104,6 +105,13 @@ def load_plausibility() -> PlausibilityTable:
             raise ValueError(f"plausibility row {bound.quantity!r}: a counter needs max_rise_per_s > 0")
         bounds[bound.quantity] = bound
     return PlausibilityTable(bounds, str(raw["source"]["reference"]))
+
+
+def level_ranges(table: PlausibilityTable) -> dict[str, tuple[float, float]]:
+    """Quantity → (min, max) of every `level` bound. A level inside its range (the ends included) is
+    plausible with no memory and no event: that is `judge_reading`'s whole answer for it, so a reading
+    whose values are all such levels can be judged by these two comparisons a value (issue 17)."""
+    return {q: (b.min, b.max) for q, b in table.bounds.items() if b.kind == "level"}
 
 
 def _counter_step_ok(bound: Bound, last: float, last_t: float, value: float, t_s: float, wrap: float) -> str:

@@ -15,6 +15,14 @@ through `on_refused` (the agent raises `message_refused` once per topic); the ol
 unacknowledged for `ack_timeout_s` makes `on_stalled` force a reconnect. Nothing is published between a
 connect and the loop learning about it (`_up`), so the first stored message is not sent twice.
 
+Live readings from memory (docs/decisions.md §27): the agent hands every commit's stored rows to
+`committed` once the commit returned, so live readings are taken from memory in id order instead of being
+read back from the store: nothing uncommitted is ever handed over. The store stays the source of truth:
+alarms, records and the backlog are read from it, and so are live readings after anything the memory may
+not mirror (a failed commit or held messages, an eviction, a publish paho refused, more than
+`LIVE_IN_MEMORY` rows waiting) — for the rest of that connection. A reconnect starts afresh: what was
+live is backlog, replayed from the store.
+
 Batches (agent/link/batches.py): when more readings wait than the window can take one by one, up to
 `per_message` readings of one device go in one `readings/<device>` message; the in-flight map holds the
 rows each message carries, and all of them are deleted on its PUBACK or sent again after a disconnect.
@@ -37,6 +45,7 @@ from agent.store.outbox import Outbox, Priority, StoredMessage
 from core.errors import StoreError
 
 log = logging.getLogger(__name__)
+LIVE_IN_MEMORY = 10_000  # live readings waiting in memory at most (~6 MB); past it, read from the store
 AFTER_ALARMS = (Priority.RECORD, Priority.RESULT)  # then command results (evicted first, sent with records)
 READINGS = (Priority.READING,)
 DELETE_LAG_S = 1.0  # acknowledged rows wait at most this long for a commit to delete them with, before
@@ -89,6 +98,10 @@ class Forwarder:
         self.ack_timeouts = 0
         self._wake = asyncio.Event()
         self._live_from = outbox.next_id()  # rows below this id are backlog
+        self._live: deque[StoredMessage] = deque()  # committed live readings not yet handed out, by id
+        self._handed_over = False  # every commit comes through `committed` (`hand_over`)
+        self._live_in_memory = False  # this connection: `_live` holds every live reading not handed out
+        self._evictions = outbox.evictions
         self._live_published = 0  # rows at or above _live_from published on this connection
         outbox.last_id = max(outbox.last_id, self._live_from - 1)
         self._tokens = 0.0
@@ -114,6 +127,30 @@ class Forwarder:
     def wake(self) -> None:
         self._wake.set()
 
+    def hand_over(self) -> None:
+        """From now on every commit's stored rows come through `committed` (the agent wires its
+        pipeline to it): live readings are taken from memory from the next connect on."""
+        self._handed_over = True
+
+    def committed(self, stored: list[StoredMessage], failed: bool = False) -> None:
+        """A commit returned (loop thread): its live readings join the memory, in id order. A failed
+        commit (messages held by the outbox) turns the memory off until the next connect."""
+        if failed:
+            self._store_only()
+            return
+        if not self._live_in_memory:
+            return
+        live_from = self._live_from
+        self._live.extend(m for m in stored if m.priority == Priority.READING and m.id >= live_from)
+        if len(self._live) > LIVE_IN_MEMORY:
+            self._store_only()
+
+    def _store_only(self) -> None:
+        """Live readings are read from the store for the rest of this connection, from the first one
+        not handed out (`_cursor`)."""
+        self._live_in_memory = False
+        self._live.clear()
+
     def _ack(self, mid: int) -> None:
         entry = self._in_flight.pop(mid, None)
         if entry is not None:
@@ -135,9 +172,12 @@ class Forwarder:
         self._cursor = {"live": 0, "backlog": 0}  # what was in flight is pending again
         self._up = up
         self._stalled_at = None
+        self._store_only()
         if up:
             self._live_from = self.outbox.next_id()
             self._live_published = 0
+            self._live_in_memory = self._handed_over and not self.outbox.held
+            self._evictions = self.outbox.evictions
         self._wake.set()
 
     def unpublished(self) -> int:
@@ -197,6 +237,10 @@ class Forwarder:
         more wait than fit one by one. Rows below the cursor were all handed out since the connect, so
         the query starts there instead of skipping a window of batches in flight row by row."""
         live = kind == "live"
+        if live and self._live_in_memory:
+            if not self.outbox.held and self.outbox.evictions == self._evictions:
+                return self._live_readings(slots)
+            self._store_only()
         start = max(self._cursor[kind], self._live_from if live else 0)
         fetched = self.outbox.pending(
             slots * max(1, self.per_message),
@@ -211,6 +255,22 @@ class Forwarder:
         stored = [m.id for m in fetched if m.id > 0]
         if stored:
             self._cursor[kind] = min(left) if left else max(stored) + 1
+        return out
+
+    def _live_readings(self, slots: int) -> list[Outgoing]:
+        """`_readings("live", …)` from memory: the same messages, without reading the rows back."""
+        live = self._live
+        fetched = [live.popleft() for _ in range(min(len(live), slots * max(1, self.per_message)))]
+        out = pack(fetched, slots, self.per_message, self._envelope)
+        if sum(len(message.rows) for message in out) < len(fetched):  # some left for the next window
+            sent = {row for message in out for row in message.rows}
+            left = [m for m in fetched if m.id not in sent]
+            live.extendleft(reversed(left))
+            if left:
+                self._cursor["live"] = left[0].id
+                return out
+        if fetched:
+            self._cursor["live"] = fetched[-1].id + 1
         return out
 
     def _delete_due(self, force: bool) -> bool:
@@ -258,6 +318,7 @@ class Forwarder:
             mid = self.link.publish(message.topic, message.payload, message.qos, message.retain)
             if mid is None:
                 self._cursor = {"live": 0, "backlog": 0}  # not handed out after all
+                self._store_only()  # the rest of this batch is in the store, not in memory any more
                 break
             self._in_flight[mid] = (message.rows, now, message.priority)
             self._live_published += sum(1 for row in message.rows if row >= self._live_from)

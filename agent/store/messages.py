@@ -24,8 +24,7 @@ class Priority(IntEnum):
     RESULT = 3  # command results and refusals: a command flood must never evict dose records
 
 
-@dataclass(frozen=True)
-class OutMessage:
+class OutMessage(NamedTuple):  # a NamedTuple: one or more per reading, ~0.4 µs less each (issue 17)
     topic: str  # relative to the station root, e.g. "alarm", "reading/dap1"
     body: dict[str, Any]
     priority: Priority

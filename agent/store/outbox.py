@@ -93,6 +93,7 @@ class Outbox(StoreAlarms):
         self.failing = ""  # last write error while the store refuses writes
         self._failing_alarm_id = ""
         self.over_bound = False
+        self.evictions = 0  # transactions that evicted rows (agent/store/bound.py)
         self._next_seq = 1
         self.last_id = 0  # the highest row id committed (the forwarder's live backlog: agent/backpressure.py)
         self._mark = SeqMark(self.path) if str(path) != ":memory:" else None

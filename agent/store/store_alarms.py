@@ -30,6 +30,7 @@ class StoreAlarms:
     path: Any
     config: StoreConfig
     over_bound: bool
+    evictions: int
     _db: sqlite3.Connection
     _page_size: int
     _alarm: AlarmFactory
@@ -66,6 +67,7 @@ class StoreAlarms:
             )
             stored += self._insert([alarm])
         if used > self._limit("max"):
+            self.evictions += 1  # rows may be gone that a reader holds in memory (agent/link/forwarder.py)
             used = evict(self._db, used, self._limit("evict_to"), self._page_size, self._count)
             over = used > self._limit("max")
             if over and not self.over_bound:

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.store.messages import OutMessage, Priority
+from agent.store.messages import OutMessage, Priority, StoredMessage
 from agent.store.outbox import Outbox
 from core.errors import StoreError
 
@@ -49,6 +49,7 @@ class Committed:
     messages: int = 0
     revision: int = -1  # the alarm book's revision the state rows were built from
     error: StoreError | None = None
+    stored: list[StoredMessage] = field(default_factory=list)  # as committed: handed to the forwarder
 
 
 class StoreWriter:
@@ -173,7 +174,7 @@ class StoreWriter:
         readings_only = all(job.readings_only for job in jobs)
         result = Committed(state, len(messages), max(job.revision for job in jobs))
         try:
-            self.outbox.append(messages, state=state, readings_only=readings_only)
+            result.stored = self.outbox.append(messages, state=state, readings_only=readings_only)
             self.commits += 1
         except StoreError as exc:  # the outbox holds the messages itself (agent/store/held.py)
             result.error = exc

@@ -3,8 +3,10 @@ float noise, built in one place (agent.payloads.quantity / reading_body)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+from agent import payloads
 from agent.citations import CitationBook, citation_id
 from agent.payloads import envelope, quantity, reading_body, rounded
 from core.units import UCUM, UCUM_CODES, round_significant, ucum
@@ -79,3 +81,26 @@ def test_citations_travel_by_id_with_their_text_once() -> None:
     record = book.record({"alarms": [details]})
     assert record["citations"] == both
     assert len(citation_id(text)) == 14 and citation_id(text) != citation_id(text + " ")
+
+
+def test_a_repeated_measurement_is_built_once_but_every_body_owns_its_dicts() -> None:
+    """agent/payloads.py remembers built measurements (instruments repeat their values): the same
+    measurement gives an equal dict, never the same object, and zeros keep their own JSON text."""
+    base = envelope("doseedge.reading.v2", datetime(2026, 12, 4, 10, tzinfo=UTC), "site", "carm-1")
+    kv = Measurement("kvp", 72.00000000000001, "kV", 720.0, "0.1 kV")
+    first = reading_body(base, Reading("gen1", (kv,)), {})
+    first["measurements"][0]["value"] = -1.0  # a consumer that edits its body
+    second = reading_body(base, Reading("gen1", (kv,)), {})
+    assert second["measurements"][0] == {
+        "quantity": "kvp", "value": 72.0, "unit": "kV", "raw_value": 720.0, "raw_unit": "hV",
+    }  # fmt: skip
+    zeros = [Measurement("beam_on", z, "1", z, "1") for z in (0.0, -0.0, 0)]
+    shown = [json.dumps(reading_body(base, Reading("gen1", (z,)), {})["measurements"][0]) for z in zeros]
+    assert [s.count('"value": 0.0') for s in shown] == [1, 0, 0] and '"value": -0.0' in shown[1]
+
+
+def test_the_measurement_memo_stays_bounded() -> None:
+    base = envelope("doseedge.reading.v2", datetime(2026, 12, 4, 10, tzinfo=UTC), "site", "carm-1")
+    for i in range(1, 3 * payloads.MEMO_SIZE):
+        reading_body(base, Reading("dap1", (Measurement("kap", i * 0.5, "Gy·cm²", i * 0.5, "Gy·cm²"),)), {})
+        assert len(payloads._measured) <= payloads.MEMO_SIZE

@@ -5,14 +5,16 @@ the alarm escalates when repeated during beam-on and clears after plausible read
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from agent.config import parse_config
 from agent.pipeline import Pipeline
-from agent.plausibility import CLEAR_AFTER
+from agent.plausibility import CLEAR_AFTER, PlausibilityGate
 from agent.store.outbox import Outbox
 from drivers.model import Measurement, Reading
+from limits.plausibility import Bound, load_plausibility
 from tests.agent.room import carm_toml
 from tests.fakes import FakeClock
 
@@ -87,3 +89,63 @@ def test_repeated_during_beam_on_the_alarm_becomes_high_then_clears_after_plausi
     procedure = pipeline.fluoro.procedure.current
     assert procedure is not None
     assert any(entry["type"] == "implausible_value" for entry in procedure.alarms)
+
+
+class _JudgedInFull(PlausibilityGate):
+    """The gate without its short way for in-range levels: every reading through `judge_reading`."""
+
+    def _levels_in_range(self, measurements: tuple[Measurement, ...]) -> bool:
+        return False
+
+
+def _edge_values(bound: Bound) -> list[float]:
+    step = max(abs(bound.max - bound.min) * 1e-9, 1e-12)
+    middle = (bound.min + bound.max) / 2
+    return [bound.min, bound.max, middle, bound.min - step, bound.max + step, math.nan, math.inf, -math.inf]
+
+
+def test_the_short_way_for_in_range_levels_gives_judge_readings_answer_for_every_bound() -> None:
+    """Every quantity of the table at its ends, inside, just outside, NaN and ±inf; alone and together
+    with an in-range level, a counter, a quantity without a bound; on a device with wraps (a level's too).
+    The gate (short way taken when it may be) and the gate judging everything in full agree on what
+    the monitors see, what is rejected and why, the alarms, the rebases and what is remembered."""
+    table = load_plausibility()
+    level = next(b for b in table.bounds.values() if b.kind == "level")
+    wraps = {"dap1": {"kap": 9_999.0, level.quantity: level.min + (level.max - level.min) / 4}}
+    fast, full = PlausibilityGate(table, wraps), _JudgedInFull(table, wraps)
+    counter = next(b for b in table.bounds.values() if b.kind == "counter")
+    t = 0.0
+    for bound in table.bounds.values():
+        for value in _edge_values(bound):
+            for device in ("gen1", "dap1"):
+                companions: list[tuple[str, float, str]] = [
+                    (level.quantity, (level.min + level.max) / 2, level.unit)
+                ]
+                for extra in ([], companions, [(counter.quantity, t, counter.unit)], [("no_such", 1.0, "1")]):
+                    t += 1.0
+                    values = [(bound.quantity, value, bound.unit), *extra]
+                    reading = Reading(device, tuple(Measurement(q, v, u, v, u) for q, v, u in values))
+                    a, b = fast.check(reading, t, beam_on=False), full.check(reading, t, beam_on=False)
+                    assert (a.reading is None) == (b.reading is None), (bound.quantity, value, extra)
+                    assert a.rejected == b.rejected and a.rebased == b.rebased
+                    assert [(n.alarm_type, n.state, n.severity) for n in a.alarms] == [
+                        (n.alarm_type, n.state, n.severity) for n in b.alarms
+                    ]
+                    assert {d: m for d, m in fast.memory.items() if m} == {
+                        d: m for d, m in full.memory.items() if m
+                    }
+    assert fast.rejected == full.rejected and sum(fast.rejected.values()) > 0
+
+
+def test_an_in_range_reading_still_clears_the_implausible_alarm_on_the_short_way(tmp_path: Path) -> None:
+    """A generator's absurd kV raises `implausible_value`; plausible generator readings (all levels in
+    range: the short way) count towards clearing it, and it clears after CLEAR_AFTER of them."""
+    gate = PlausibilityGate()
+    bad = gate.check(_one("gen1", "kvp", 1e6, "kV"), 0.0, beam_on=False)
+    assert bad.reading is None and [a.state for a in bad.alarms] == ["raised"]
+    states = [
+        a.state
+        for i in range(CLEAR_AFTER)
+        for a in gate.check(_one("gen1", "kvp", 70.0, "kV"), 1.0 + i, False).alarms
+    ]
+    assert states == ["cleared"]
