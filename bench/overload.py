@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 from agent.app import Agent  # noqa: E402
 from agent.config import parse_config  # noqa: E402
 from agent.notices import AlarmNotice  # noqa: E402
-from drivers.model import Measurement, Reading, Status  # noqa: E402
+from bench.capacity import reading as generator_reading  # noqa: E402
+from drivers.modbus_profile import load_profile  # noqa: E402
+from drivers.model import Reading  # noqa: E402
 from simulators.mosquitto import MosquittoBroker  # noqa: E402
 from tests.fakes import ENV  # noqa: E402
 
@@ -60,16 +63,7 @@ host = "127.0.0.1"
 tcp_port = 1
 poll_interval_s = {poll}
 """
-QUANTITIES = (
-    ("kvp", "kV"),
-    ("tube_current", "mA"),
-    ("pulse_rate", "1/s"),
-    ("pulse_width", "ms"),
-    ("field_area", "cm²"),
-    ("filtration_cu", "mm"),
-    ("beam_on", "1"),
-    ("mode_code", "1"),
-)
+PERIOD = 21  # the example readings' values repeat every 21 polls (bench/capacity.py: periods 7 and 3)
 SUBSCRIBER = r"""
 import json, signal, sys, time
 from datetime import datetime
@@ -101,22 +95,22 @@ json.dump(seen, open(out, "w"))
 
 
 class InstantGenerator:
+    """Answers at once with what the Modbus driver returns for the example generator (all values
+    plausible, as a working generator's are; bench/capacity.py builds them), prebuilt per device."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.counters: Counter[str] = Counter()
         self.polls = 0
+        regmap = load_profile("example_xray_generator")
+        self._readings = [replace(generator_reading(n, regmap), device=name) for n in range(PERIOD)]
 
     def connect(self) -> dict[str, str]:
         return {"model": "bench"}
 
     def poll(self) -> Reading:
         self.polls += 1
-        n = self.polls
-        values = (70.0 + n % 7, 10.0 + n % 3, 15.0, 8.0, 300.0, 0.1, 1.0, 0.0)
-        measurements = tuple(
-            Measurement(q, v, unit, v, unit) for (q, unit), v in zip(QUANTITIES, values, strict=True)
-        )
-        return Reading(device=self.name, status=Status.OK, measurements=measurements)
+        return self._readings[self.polls % PERIOD]
 
     def close(self) -> None:
         pass

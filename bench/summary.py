@@ -24,6 +24,7 @@ BENCHES: dict[str, list[str]] = {
     "memory.py": ["--seconds", "10"],
     "modbus_harness.py": ["--seconds", "10"],
     "latency.py": ["--seconds", "30"],
+    "modbus_latency.py": ["--changes", "100"],
     "modbus.py": [],
     "device_command.py": ["--seconds", "10"],
     "state.py": [],

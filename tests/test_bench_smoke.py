@@ -21,6 +21,7 @@ SMOKE = {
     "modbus_harness.py": ["--seconds", "1", "--devices", "2"],
     "device_command.py": ["--seconds", "2"],
     "modbus.py": ["--reads", "20", "--rtu-reads", "5"],
+    "modbus_latency.py": ["--changes", "3"],
     "state.py": [],
     "summary.py": ["--repeats", "2", "--only", "state.py"],
     "store.py": ["--smoke"],

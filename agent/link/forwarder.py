@@ -107,6 +107,8 @@ class Forwarder:
         self._tokens = 0.0
         self._refilled = monotonic()
         self.latencies_s: deque[float] = deque(maxlen=1000)
+        self._acks: deque[tuple[int, float]] = deque()  # (mid, when) noted on paho's thread
+        self._acks_scheduled = False
         self.published = 0
         self.acknowledged = 0
         self.replayed = 0
@@ -115,7 +117,14 @@ class Forwarder:
 
     # called from any thread
     def ack_from_thread(self, loop: asyncio.AbstractEventLoop, mid: int) -> None:
-        loop.call_soon_threadsafe(self._ack, mid)
+        """A PUBACK (paho's thread). Noted without waking the loop while the window has room: the
+        next pump takes it (a commit or the run loop's timeout wakes the forwarder within 0.5 s; at
+        idle the next poll tick's commit). With the window half full, the loop is woken once for
+        all the acknowledgements that arrived meanwhile, so publishing never waits for room."""
+        self._acks.append((mid, self._monotonic()))  # deque.append: safe from another thread
+        if len(self._in_flight) >= self.window // 2 and not self._acks_scheduled:
+            self._acks_scheduled = True
+            loop.call_soon_threadsafe(self._acks_due)
 
     def state_from_thread(self, loop: asyncio.AbstractEventLoop, up: bool) -> None:
         loop.call_soon_threadsafe(self._state, up)
@@ -151,14 +160,22 @@ class Forwarder:
         self._live_in_memory = False
         self._live.clear()
 
-    def _ack(self, mid: int) -> None:
-        entry = self._in_flight.pop(mid, None)
-        if entry is not None:
-            rows, sent, _ = entry
-            self.latencies_s.append(self._monotonic() - sent)
-            self._acked.extend(rows)
-            self._stalled_at = None
-            self._wake.set()
+    def _acks_due(self) -> None:
+        self._take_acks()
+        self._wake.set()
+
+    def _take_acks(self) -> None:
+        """Apply the PUBACKs paho's thread noted, in arrival order."""
+        self._acks_scheduled = False
+        acks = self._acks
+        while acks:
+            mid, at = acks.popleft()
+            entry = self._in_flight.pop(mid, None)
+            if entry is not None:
+                rows, sent, _ = entry
+                self.latencies_s.append(at - sent)
+                self._acked.extend(rows)
+                self._stalled_at = None
 
     def _refuse(self, mid: int, reason: str) -> None:
         entry = self._in_flight.pop(mid, None)
@@ -167,6 +184,7 @@ class Forwarder:
             self._wake.set()
 
     def _state(self, up: bool) -> None:
+        self._take_acks()  # acknowledged before the change: delivered
         # After a disconnect nothing in flight is known to be delivered: send it again (at-least-once).
         self._in_flight.clear()
         self._cursor = {"live": 0, "backlog": 0}  # what was in flight is pending again
@@ -279,6 +297,7 @@ class Forwarder:
     def pump(self, force_delete: bool = False) -> int:
         """Delete what was acknowledged (every `delete_every_s`; meanwhile not sent again), then
         publish up to the window. Returns messages published."""
+        self._take_acks()
         if self._acked and (self.delete_every_s > 0 or self.hand_off_deletes is not None):
             # deleted with the next commit (write budget; the store writer's next commit)
             if not self.outbox.deferred:
