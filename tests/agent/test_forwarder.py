@@ -87,3 +87,24 @@ def test_nothing_is_published_before_the_loop_learns_of_the_connect(tmp_path: Pa
     deliver(forwarder, states=(True,))
     forwarder.pump()
     assert [body["n"] for _, body in link.sent] == [1], "sent once"
+
+
+def test_pubacks_wake_the_loop_only_when_the_window_fills_and_are_taken_by_the_next_pump(
+    tmp_path: Path,
+) -> None:
+    """Idle (window with room): a PUBACK wakes nobody and the next pump takes it. With the window
+    at least half full, the loop takes the acknowledgements at once, so publishing never waits."""
+    for window, woken in ((100, False), (8, True)):
+        outbox = Outbox(tmp_path / f"o{window}.sqlite")
+        clock = FakeClock()
+        forwarder = Forwarder(outbox, FakeLink(), window=window, monotonic=clock.monotonic)
+        deliver(forwarder, states=(True,))
+        outbox.append([OutMessage(f"reading/gen{n}", {"n": n}, Priority.READING) for n in range(4)])
+        clock.mono += 1.0
+        assert forwarder.pump() == 4 and forwarder.in_flight == 4
+        deliver(forwarder, acks=(1, 2, 3, 4))
+        assert (forwarder.in_flight == 0) is woken
+        forwarder.pump()
+        assert forwarder.in_flight == 0 and forwarder.acknowledged == 4
+        assert len(forwarder.latencies_s) == 4
+        outbox.close()
