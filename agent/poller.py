@@ -253,7 +253,9 @@ class DevicePoller:
                 except Exception:  # downstream of the reading: log loud, keep polling this device
                     self.counters["errors_agent"] += 1
                     log.exception("%s: handling a reading failed", self.name)
-                wait = self.paced(self.clock.monotonic() - started, started)
+                # Not on the grid (`paced(…, started)`): with it an end-to-end test of a serial DAP meter
+                # lost readings 2–3 times in 8 (cause not found yet, docs/decisions.md §28); off until it is.
+                wait = self.paced(self.clock.monotonic() - started)
                 if wait > 0 and not stop.is_set():
                     timer = loop.call_later(wait, wake.set)
                     try:
